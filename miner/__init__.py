@@ -1,0 +1,1 @@
+"""miner: object-centric process mining for the Dutch asylum chain."""

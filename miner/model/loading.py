@@ -1,0 +1,121 @@
+"""Loading rows into a workspace: readers stream rows into a :class:`TableSink`, which buffers them
+into Arrow batches and appends them to staging tables; :meth:`TableSink.commit` checks them and moves
+them into the canonical tables in one transaction. Nothing reaches the canonical tables unless the
+whole input was read, so a reader that fails half-way leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from miner.errors import WorkspaceError
+from miner.model.schema import ARROW_SCHEMAS, CANONICAL_TABLES, create_table_sql
+
+_BATCH_ROWS = 50_000
+_UNSEQUENCED = ("event_types", "object_types", "log_meta")
+
+
+class TableSink:
+    """Buffers canonical rows and appends them in batches to staging tables.
+
+    ``add(table, row)`` takes a tuple in the column order of ``ARROW_SCHEMAS[table]`` *without* the
+    trailing ``seq``: the sink numbers rows in arrival order itself. Timestamps may be aware
+    ``datetime`` values or integers (microseconds since the epoch, UTC).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in CANONICAL_TABLES}
+        self._seq: dict[str, int] = {}
+        for table in CANONICAL_TABLES:
+            con.execute(create_table_sql(table))
+            stage = create_table_sql(table).replace(
+                f"IF NOT EXISTS {table} ", f"stage_{table} ", 1
+            ).replace("CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1)
+            con.execute(stage)
+            if table not in _UNSEQUENCED:
+                start = con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}").fetchone()
+                self._seq[table] = int(start[0]) if start else 0
+        self.counts: dict[str, int] = {t: 0 for t in CANONICAL_TABLES}
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        buffer = self._rows[table]
+        buffer.append(row)
+        if len(buffer) >= _BATCH_ROWS:
+            self.flush(table)
+
+    def add_many(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._rows[table].extend(rows)
+        if len(self._rows[table]) >= _BATCH_ROWS:
+            self.flush(table)
+
+    def flush(self, table: str | None = None) -> None:
+        for name in [table] if table else list(CANONICAL_TABLES):
+            rows = self._rows[name]
+            if not rows:
+                continue
+            self._rows[name] = []
+            schema = ARROW_SCHEMAS[name]
+            columns = [list(c) for c in zip(*rows)]
+            if name not in _UNSEQUENCED:
+                start = self._seq[name]
+                columns.append(list(range(start, start + len(rows))))
+                self._seq[name] = start + len(rows)
+            batch = pa.Table.from_arrays(
+                [pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema
+            )
+            self._con.register("_miner_batch", batch)
+            self._con.execute(f"INSERT INTO stage_{name} SELECT * FROM _miner_batch")
+            self._con.unregister("_miner_batch")
+            self.counts[name] += len(rows)
+
+    def commit(self, *, what: str) -> None:
+        """Move the staged rows into the canonical tables, refusing ids the workspace already has.
+
+        ``what`` names the input in error messages (a file path).
+        """
+        self.flush()
+        con = self._con
+        for table, key in (("events", "event_id"), ("objects", "object_id")):
+            clash = con.execute(
+                f"SELECT s.{key} FROM stage_{table} s JOIN {table} t USING ({key}) LIMIT 5"
+            ).fetchall()
+            if clash:
+                ids = ", ".join(repr(r[0]) for r in clash)
+                raise WorkspaceError(
+                    f"{what}: the workspace already holds {table} with these ids: {ids}. "
+                    "Importing the same log twice would double it; import into a new workspace, "
+                    "or remove the earlier import first."
+                )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in CANONICAL_TABLES:
+                if table in ("event_types", "object_types"):
+                    con.execute(
+                        f"INSERT INTO {table} SELECT DISTINCT * FROM stage_{table} "
+                        f"EXCEPT SELECT * FROM {table}"
+                    )
+                elif table == "log_meta":
+                    con.execute(
+                        "DELETE FROM log_meta WHERE key IN (SELECT key FROM stage_log_meta)"
+                    )
+                    con.execute("INSERT INTO log_meta SELECT * FROM stage_log_meta")
+                else:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM stage_{table}")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for table in CANONICAL_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+
+    def abort(self) -> None:
+        """Drop everything staged; the canonical tables are untouched."""
+        for table in CANONICAL_TABLES:
+            self._rows[table] = []
+            self._con.execute(f"DROP TABLE IF EXISTS stage_{table}")
