@@ -1,1 +1,73 @@
-"""miner: object-centric process mining for the Dutch asylum chain."""
+"""miner: object-centric process mining for the Dutch asylum chain.
+
+Read any standard log into one object-centric model held in DuckDB, flatten it explicitly on a case
+notion, and compute the basic process-mining figures as engine queries::
+
+    import miner
+    log = miner.read("orders.jsonocel")            # OCEL 2.0 JSON/XML/SQLite, XES, CSV/Parquet
+    orders = miner.flatten(log, object_type="order")
+    graph = miner.dfg(orders)                      # frequency and performance per edge
+    miner.write(log, "orders.xmlocel")
+"""
+
+from miner.analysis.cases import CaseDurations, case_durations
+from miner.analysis.dfg import DirectlyFollowsGraph, dfg
+from miner.analysis.statistics import (
+    ActivityStatistics,
+    LogStatistics,
+    ObjectTypeStatistics,
+    activity_statistics,
+    log_statistics,
+    object_type_statistics,
+)
+from miner.analysis.variants import Variants, variants
+from miner.api import convert
+from miner.errors import (
+    CaseNotionError,
+    InputError,
+    MinerError,
+    SchemaError,
+    UnknownNameError,
+    UnsafeInputError,
+    WorkspaceError,
+)
+from miner.formats import load, read, write
+from miner.formats.tables import ColumnMapping
+from miner.model.filters import AttributeFilter, TimeWindow
+from miner.model.flatten import EventLog, flatten
+from miner.model.log import Log, connect
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityStatistics",
+    "AttributeFilter",
+    "CaseDurations",
+    "CaseNotionError",
+    "ColumnMapping",
+    "DirectlyFollowsGraph",
+    "EventLog",
+    "InputError",
+    "Log",
+    "LogStatistics",
+    "MinerError",
+    "ObjectTypeStatistics",
+    "SchemaError",
+    "TimeWindow",
+    "UnknownNameError",
+    "UnsafeInputError",
+    "Variants",
+    "WorkspaceError",
+    "activity_statistics",
+    "case_durations",
+    "connect",
+    "convert",
+    "dfg",
+    "flatten",
+    "load",
+    "log_statistics",
+    "object_type_statistics",
+    "read",
+    "variants",
+    "write",
+]

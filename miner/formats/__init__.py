@@ -1,0 +1,202 @@
+"""Reading and writing logs: the format is chosen by the file's extension.
+
+==========================  ===========================  ======
+extension                   format                       write
+==========================  ===========================  ======
+.jsonocel .json .json.gz    OCEL 2.0 JSON                yes
+.xmlocel .xml .xml.gz       OCEL 2.0 XML                 yes
+.sqlite .sqlite3 .db        OCEL 2.0 SQLite              yes
+.xes .xes.gz                XES (IEEE 1849)              yes (case notion needed)
+.csv .csv.gz .parquet       event table + ColumnMapping  no
+.duckdb                     miner workspace              yes (import)
+==========================  ===========================  ======
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from miner.errors import InputError, MinerError, UnknownNameError
+from miner.formats.tables import ColumnMapping, read_table
+from miner.model.log import Log, connect
+from miner.model.loading import TableSink
+from miner.progress import progress_bar
+
+#: extension → (format name, module, reader, writer)
+FORMATS: dict[str, tuple[str, str, str, str | None]] = {
+    ".jsonocel": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
+    ".json": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
+    ".json.gz": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
+    ".jsonocel.gz": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
+    ".xmlocel": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
+    ".xml": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
+    ".xml.gz": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
+    ".xmlocel.gz": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
+    ".sqlite": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
+    ".sqlite3": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
+    ".db": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
+    ".xes": ("XES", "xes", "read_xes", "write_xes"),
+    ".xes.gz": ("XES", "xes", "read_xes", "write_xes"),
+}
+TABLE_EXTENSIONS = (".csv", ".csv.gz", ".parquet")
+WORKSPACE_EXTENSION = ".duckdb"
+
+
+def extension(path: Path) -> str:
+    """The format extension of ``path``: the last suffix, or the last two for ``.gz`` files."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+        return "".join(suffixes[-2:])
+    return suffixes[-1] if suffixes else ""
+
+
+def _function(ext: str, path: Path, role: int) -> Callable[..., Any]:
+    known = [*FORMATS, *TABLE_EXTENSIONS, WORKSPACE_EXTENSION]
+    if ext not in FORMATS:
+        raise UnknownNameError(f"file extension (of {path})", ext or "(none)", known)
+    entry = FORMATS[ext]
+    name = entry[role]
+    if name is None:
+        raise InputError(f"{path}: miner cannot write {entry[0]}.")
+    module = importlib.import_module(f"miner.formats.{entry[1]}")
+    function: Callable[..., Any] = getattr(module, name)
+    return function
+
+
+def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None) -> dict[str, int]:
+    """Read one file into the log ``into`` (appending); returns rows added per table.
+
+    The whole file is read and checked before anything is added: on any error ``into`` is as it
+    was. Raises :class:`~miner.errors.InputError` (and subclasses) for unreadable input.
+    """
+    path = Path(path)
+    ext = extension(path)
+    sink = TableSink(into.con)
+    try:
+        if ext in TABLE_EXTENSIONS:
+            if mapping is None:
+                raise InputError(
+                    f"{path}: an event table needs a column mapping (which columns hold the "
+                    "activity, the timestamp and the case); pass mapping=ColumnMapping(...)."
+                )
+            read_table(path, sink, mapping=mapping)
+        elif ext == WORKSPACE_EXTENSION:
+            _copy_workspace(path, sink)
+        else:
+            reader = _function(ext, path, 2)
+            size = path.stat().st_size if path.exists() else None
+            with progress_bar(f"reading {path.name}", size) as progress:
+                reader(path, sink, progress=progress)
+        sink.commit(what=str(path))
+    except BaseException:
+        sink.abort()
+        raise
+    return dict(sink.counts)
+
+
+def _copy_workspace(path: Path, sink: TableSink) -> None:
+    from miner.formats._input import check_file
+    from miner.model.schema import CANONICAL_TABLES
+
+    check_file(path)
+    con = sink.connection
+    try:
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS _src (READ_ONLY)")
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable DuckDB workspace ({exc}).") from exc
+    try:
+        for table in CANONICAL_TABLES:
+            columns = [r[0] for r in con.execute(f"DESCRIBE stage_{table}").fetchall()]
+            select = ", ".join(c for c in columns if c != "seq")
+            if "seq" in columns:
+                sink.insert_select(table, f"SELECT {select}, seq AS _s FROM _src.{table}", order_by="_s")
+            else:
+                sink.insert_select(table, f"SELECT {select} FROM _src.{table}", order_by=columns[0])
+    finally:
+        con.execute("DETACH _src")
+
+
+def read(
+    path: str | Path, *, workspace: str | Path | None = None, mapping: ColumnMapping | None = None
+) -> Log:
+    """Read a log file (any format above) into a new in-memory log, or into ``workspace``.
+
+    A ``.duckdb`` path opens that workspace as it is. With ``workspace``, the file is appended to the
+    workspace file (created if missing); the workspace must not already hold its event or object ids.
+
+    Example:
+        >>> log = read("../shared/reallogs/running-example.xes")  # doctest: +SKIP
+        >>> log.count("events")  # doctest: +SKIP
+        42
+    """
+    path = Path(path)
+    if workspace is None and extension(path) == WORKSPACE_EXTENSION:
+        from miner.formats._input import check_file
+
+        check_file(path)
+        return connect(path)
+    log = connect(workspace)
+    try:
+        load(path, log, mapping=mapping)
+    except BaseException:
+        log.close()
+        raise
+    return log
+
+
+def write(log: Log, path: str | Path, *, object_type: str | None = None) -> None:
+    """Write ``log`` to ``path`` in the format its extension names.
+
+    XES is case-centric, so writing XES flattens on ``object_type`` (optional when the log has one
+    object type). Writing ``.duckdb`` copies the log into that workspace file (appending).
+    """
+    path = Path(path)
+    ext = extension(path)
+    if ext == WORKSPACE_EXTENSION:
+        target = connect(path)
+        try:
+            if log.path is not None:
+                load(log.path, target)
+            else:
+                sink = TableSink(target.con)
+                try:
+                    _copy_from(log, sink)
+                    sink.commit(what=str(path))
+                except BaseException:
+                    sink.abort()
+                    raise
+        finally:
+            target.close()
+        return
+    writer = _function(ext, path, 3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(".partial-" + path.name)
+    try:
+        with progress_bar(f"writing {path.name}", log.count("events")) as progress:
+            if FORMATS[ext][1] == "xes":
+                writer(log, temporary, object_type=log.resolve_object_type(object_type), progress=progress)
+            else:
+                writer(log, temporary, progress=progress)
+        shutil.move(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _copy_from(log: Log, sink: TableSink) -> None:
+    """Stage every canonical row of an in-memory ``log`` into ``sink`` (another database)."""
+    from miner.model.schema import ARROW_SCHEMAS, CANONICAL_TABLES
+
+    for table in CANONICAL_TABLES:
+        names = [f.name for f in ARROW_SCHEMAS[table] if f.name != "seq"]
+        order = " ORDER BY seq" if "seq" in [f.name for f in ARROW_SCHEMAS[table]] else ""
+        reader = log.con.execute(f"SELECT {', '.join(names)} FROM {table}{order}").fetch_record_batch()
+        for batch in reader:
+            sink.add_many(table, list(zip(*[c.to_pylist() for c in batch.columns])))
+
+
+__all__ = ["FORMATS", "ColumnMapping", "MinerError", "extension", "load", "read", "write"]

@@ -42,6 +42,10 @@ class TableSink:
                 self._seq[table] = int(start[0]) if start else 0
         self.counts: dict[str, int] = {t: 0 for t in CANONICAL_TABLES}
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
     def add(self, table: str, row: tuple[Any, ...]) -> None:
         buffer = self._rows[table]
         buffer.append(row)
@@ -52,6 +56,33 @@ class TableSink:
         self._rows[table].extend(rows)
         if len(self._rows[table]) >= _BATCH_ROWS:
             self.flush(table)
+
+    def insert_select(self, table: str, select_sql: str, *, order_by: str) -> int:
+        """Stage the rows of ``select_sql``, numbered in ``order_by`` order; returns their number.
+
+        ``select_sql`` yields the table's columns in schema order without ``seq`` and, when
+        ``order_by`` is not one of them, that sort column last (it is dropped). For readers that
+        let DuckDB do the parsing (CSV, Parquet).
+        """
+        self.flush(table)
+        names = [f.name for f in ARROW_SCHEMAS[table] if f.name != "seq"]
+        drop = "" if order_by in names else f" EXCLUDE ({order_by})"
+        start = self._seq.get(table)
+        if start is None:
+            sql = f"INSERT INTO stage_{table} SELECT *{drop} FROM ({select_sql})"
+        else:
+            sql = (
+                f"INSERT INTO stage_{table} SELECT *{drop}, "
+                f"{start} + row_number() OVER (ORDER BY {order_by}) - 1 FROM ({select_sql})"
+            )
+        self._con.execute(sql)
+        total_row = self._con.execute(f"SELECT count(*) FROM stage_{table}").fetchone()
+        total = int(total_row[0]) if total_row else 0
+        new = total - self.counts[table]
+        if start is not None:
+            self._seq[table] = start + new
+        self.counts[table] = total
+        return new
 
     def flush(self, table: str | None = None) -> None:
         for name in [table] if table else list(CANONICAL_TABLES):

@@ -1,0 +1,70 @@
+"""Variants: the distinct activity sequences of the cases.
+
+Two cases share a *variant* when their activities, in case order (see :func:`miner.flatten`), are
+the same sequence. Each variant is counted with the number of cases that follow it. Variants with
+equal counts are ordered by their activity sequence. Variants are stored as the activities joined
+with the unit separator (U+001F), so an activity name must not contain that control character.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from miner.analysis._result import SCHEMA_VERSION
+from miner.model.filters import sql_literal
+from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SEPARATOR, VARIANT_SQL, EventLog
+
+
+@dataclass(frozen=True, eq=False)
+class Variants:
+    """The variants of one case notion.
+
+    ``table`` has one row per variant, most frequent first (ties by sequence): ``variant`` (a list
+    of activities), ``cases``, ``share`` (of all cases) and ``events`` (the variant's length).
+    """
+
+    object_type: str
+    table: pd.DataFrame
+    cases: int
+
+    def counts(self) -> dict[tuple[str, ...], int]:
+        """Variant (as a tuple of activities) → number of cases."""
+        return {tuple(v): int(n) for v, n in zip(self.table["variant"], self.table["cases"])}
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "object_type": self.object_type,
+            "cases": self.cases,
+            "variants": [
+                {"variant": list(v), "cases": int(n), "share": float(s)}
+                for v, n, s in zip(self.table["variant"], self.table["cases"], self.table["share"])
+            ],
+        }
+
+
+def variants(log: EventLog) -> Variants:
+    """The variants of ``log`` with their case counts."""
+    if log.indexed:
+        counted = (
+            "SELECT variant, cases, events FROM variant_summary "
+            f"WHERE object_type = {sql_literal(log.object_type)}"
+        )
+    else:
+        counted = VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=log.steps_sql()))
+    table = log.log.con.execute(
+        f"""
+        SELECT string_split(variant, chr(31)) AS variant, cases,
+               cases / sum(cases) OVER () AS share, events
+        FROM ({counted}) ORDER BY cases DESC, variant
+        """
+    ).df()
+    table = table.astype({"cases": "int64", "events": "int64", "share": "float64"})
+    total = int(table["cases"].sum())
+    return Variants(object_type=log.object_type, table=table, cases=total)

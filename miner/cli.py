@@ -1,0 +1,246 @@
+"""The ``miner`` command line: a thin layer over the public Python API, one function per command.
+
+Exit codes: 0 done; 2 usage error (argparse); 3 unusable input or a refused operation (a
+:class:`~miner.errors.MinerError`, one paragraph on stderr); 1 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import miner
+from miner.errors import MinerError
+from miner.model.filters import AttributeFilter, Filter, TimeWindow
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date or time (e.g. 2024-01-31 or 2024-01-31T08:00+01:00)"
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _attribute(text: str) -> tuple[str, tuple[str, ...]]:
+    name, sep, values = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE[,VALUE...]")
+    return name, tuple(values.split(","))
+
+
+def _add_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help="a log file (OCEL 2.0, XES) or a .duckdb workspace")
+
+
+def _add_case_notion(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--object-type",
+        metavar="T",
+        help="the case notion: flatten on objects of type T (optional when the log has one type)",
+    )
+    group = parser.add_argument_group("filters (applied before the figures are computed)")
+    group.add_argument("--from", dest="start", type=_timestamp, help="keep from this time (ISO 8601)")
+    group.add_argument("--to", dest="end", type=_timestamp, help="keep before this time (ISO 8601)")
+    group.add_argument(
+        "--window-mode",
+        choices=("events", "contained", "intersecting"),
+        default="events",
+        help="events: keep events in the window; contained/intersecting: keep whole cases that lie "
+        "in / touch the window (default: events)",
+    )
+    group.add_argument(
+        "--where",
+        type=_attribute,
+        action="append",
+        default=[],
+        metavar="NAME=V[,V]",
+        help="keep events whose attribute NAME has one of the values (NAME 'activity' for the activity)",
+    )
+    group.add_argument(
+        "--case-where",
+        type=_attribute,
+        action="append",
+        default=[],
+        metavar="NAME=V[,V]",
+        help="keep cases with at least one event whose attribute NAME has one of the values",
+    )
+
+
+def _filters(args: argparse.Namespace) -> tuple[Filter, ...]:
+    found: list[Filter] = []
+    if args.start or args.end:
+        found.append(TimeWindow(start=args.start, end=args.end, mode=args.window_mode))
+    found += [AttributeFilter(name, values, level="event") for name, values in args.where]
+    found += [AttributeFilter(name, values, level="case") for name, values in args.case_where]
+    return tuple(found)
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    miner.convert(args.input, args.output, object_type=args.object_type)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    log = miner.read(args.input)
+    case_notion = None
+    if args.object_type is not None or len(log.object_types()) == 1 or _filters(args):
+        case_notion = miner.flatten(log, object_type=args.object_type, filters=_filters(args))
+    stats = miner.log_statistics(log, case_notion=case_notion)
+    if args.json:
+        _print_json(stats.to_dict())
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{args.input.name}", show_header=False)
+    for key, value in stats.to_dict().items():
+        if key != "schema_version" and value is not None:
+            table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
+    return 0
+
+
+def cmd_dfg(args: argparse.Namespace) -> int:
+    log = miner.read(args.input)
+    graph = miner.dfg(miner.flatten(log, object_type=args.object_type, filters=_filters(args)))
+    if args.json:
+        _print_json(graph.to_dict()["edges"])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Directly-follows graph of {args.input.name} (case notion {graph.object_type})")
+    for column in ("source", "target", "frequency", "mean", "median", "p90"):
+        table.add_column(column, justify="right" if column not in ("source", "target") else "left")
+    for row in graph.table.itertuples():
+        table.add_row(
+            str(row.source), str(row.target), f"{row.frequency:,}",
+            _duration(row.mean_s), _duration(row.median_s), _duration(row.p90_s),
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    log = miner.read(args.input)
+    found = miner.variants(miner.flatten(log, object_type=args.object_type, filters=_filters(args)))
+    if args.json:
+        _print_json(found.to_dict()["variants"][: args.top])
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Variants of {args.input.name}: {len(found.table):,} over {found.cases:,} cases")
+    table.add_column("cases", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("activities")
+    for row in found.table.head(args.top).itertuples():
+        table.add_row(f"{row.cases:,}", f"{row.share:.1%}", " → ".join(row.variant))
+    Console().print(table)
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:  # NaN
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="miner",
+        description="Object-centric process mining for the Dutch asylum chain.",
+    )
+    parser.add_argument("--version", action="version", version=f"miner {miner.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser(
+        "convert",
+        help="convert a log between formats (by extension), or import it into a .duckdb workspace",
+        description="Convert IN to OUT; formats by extension: .jsonocel/.json(.gz), .xmlocel/.xml(.gz), "
+        ".sqlite, .xes(.gz), and .duckdb to import into a workspace (appended if it exists).",
+    )
+    convert.add_argument("input", type=Path, help="the log to read")
+    convert.add_argument("output", type=Path, help="the file to write")
+    convert.add_argument("--object-type", metavar="T", help="case notion when writing XES")
+    convert.set_defaults(func=cmd_convert)
+
+    stats = commands.add_parser("stats", help="counts: events, objects, links, activities, cases, variants")
+    _add_input(stats)
+    _add_case_notion(stats)
+    stats.add_argument("--json", action="store_true", help="print a JSON object on stdout")
+    stats.set_defaults(func=cmd_stats)
+
+    dfg = commands.add_parser("dfg", help="the directly-follows graph with frequency and performance")
+    _add_input(dfg)
+    _add_case_notion(dfg)
+    dfg.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of {source, target, frequency, mean_s, median_s, p90_s, min_s, max_s}",
+    )
+    dfg.set_defaults(func=cmd_dfg)
+
+    variants = commands.add_parser("variants", help="the variants (activity sequences) with case counts")
+    _add_input(variants)
+    _add_case_notion(variants)
+    variants.add_argument("--top", type=int, default=20, help="show the N most frequent (default 20)")
+    variants.add_argument("--json", action="store_true", help="print a JSON list on stdout")
+    variants.set_defaults(func=cmd_variants)
+
+    try:
+        from miner.simulation.cli import register as register_simulate
+    except ImportError:
+        pass
+    else:
+        register_simulate(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except MinerError as exc:
+        if args.debug:
+            raise
+        print(f"miner {args.command}: error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("miner: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure: say so plainly, traceback on --debug
+        if args.debug:
+            raise
+        print(
+            f"miner {args.command}: internal error: {type(exc).__name__}: {exc}. "
+            "Run again with --debug for the traceback and report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
