@@ -26,21 +26,16 @@ from miner.model.log import Log, connect
 from miner.model.loading import TableSink
 from miner.progress import progress_bar
 
-#: extension → (format name, module, reader, writer)
-FORMATS: dict[str, tuple[str, str, str, str | None]] = {
-    ".jsonocel": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
-    ".json": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
-    ".json.gz": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
-    ".jsonocel.gz": ("OCEL 2.0 JSON", "ocel2_json", "read_ocel2_json", "write_ocel2_json"),
-    ".xmlocel": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
-    ".xml": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
-    ".xml.gz": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
-    ".xmlocel.gz": ("OCEL 2.0 XML", "ocel2_xml", "read_ocel2_xml", "write_ocel2_xml"),
-    ".sqlite": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
-    ".sqlite3": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
-    ".db": ("OCEL 2.0 SQLite", "ocel2_sqlite", "read_ocel2_sqlite", "write_ocel2_sqlite"),
-    ".xes": ("XES", "xes", "read_xes", "write_xes"),
-    ".xes.gz": ("XES", "xes", "read_xes", "write_xes"),
+_JSON = ("OCEL 2.0 JSON", "ocel2_json:read_ocel2_json", "ocel2_json:write_ocel2_json")
+_XML = ("OCEL 2.0 XML", "ocel2_xml:read_ocel2_xml", "ocel2_xml:write_ocel2_xml")
+_SQLITE = ("OCEL 2.0 SQLite", "ocel2_sqlite:read_ocel2_sqlite", "ocel2_sqlite:write_ocel2_sqlite")
+_XES = ("XES", "xes_read:read_xes", "xes_write:write_xes")
+#: extension → (format name, "module:reader", "module:writer"), modules in miner.formats
+FORMATS: dict[str, tuple[str, str, str]] = {
+    ".jsonocel": _JSON, ".json": _JSON, ".json.gz": _JSON, ".jsonocel.gz": _JSON,
+    ".xmlocel": _XML, ".xml": _XML, ".xml.gz": _XML, ".xmlocel.gz": _XML,
+    ".sqlite": _SQLITE, ".sqlite3": _SQLITE, ".db": _SQLITE,
+    ".xes": _XES, ".xes.gz": _XES,
 }
 TABLE_EXTENSIONS = (".csv", ".csv.gz", ".parquet")
 WORKSPACE_EXTENSION = ".duckdb"
@@ -58,11 +53,8 @@ def _function(ext: str, path: Path, role: int) -> Callable[..., Any]:
     known = [*FORMATS, *TABLE_EXTENSIONS, WORKSPACE_EXTENSION]
     if ext not in FORMATS:
         raise UnknownNameError(f"file extension (of {path})", ext or "(none)", known)
-    entry = FORMATS[ext]
-    name = entry[role]
-    if name is None:
-        raise InputError(f"{path}: miner cannot write {entry[0]}.")
-    module = importlib.import_module(f"miner.formats.{entry[1]}")
+    module_name, _, name = FORMATS[ext][role].partition(":")
+    module = importlib.import_module(f"miner.formats.{module_name}")
     function: Callable[..., Any] = getattr(module, name)
     return function
 
@@ -87,7 +79,7 @@ def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None) -
         elif ext == WORKSPACE_EXTENSION:
             _copy_workspace(path, sink)
         else:
-            reader = _function(ext, path, 2)
+            reader = _function(ext, path, 1)
             size = path.stat().st_size if path.exists() else None
             with progress_bar(f"reading {path.name}", size) as progress:
                 reader(path, sink, progress=progress)
@@ -172,12 +164,12 @@ def write(log: Log, path: str | Path, *, object_type: str | None = None) -> None
         finally:
             target.close()
         return
-    writer = _function(ext, path, 3)
+    writer = _function(ext, path, 2)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(".partial-" + path.name)
     try:
         with progress_bar(f"writing {path.name}", log.count("events")) as progress:
-            if FORMATS[ext][1] == "xes":
+            if FORMATS[ext][0] == "XES":
                 writer(log, temporary, object_type=log.resolve_object_type(object_type), progress=progress)
             else:
                 writer(log, temporary, progress=progress)

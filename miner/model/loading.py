@@ -111,17 +111,26 @@ class TableSink:
         """
         self.flush()
         con = self._con
-        for table, key in (("events", "event_id"), ("objects", "object_id")):
-            clash = con.execute(
-                f"SELECT s.{key} FROM stage_{table} s JOIN {table} t USING ({key}) LIMIT 5"
-            ).fetchall()
-            if clash:
-                ids = ", ".join(repr(r[0]) for r in clash)
-                raise WorkspaceError(
-                    f"{what}: the workspace already holds {table} with these ids: {ids}. "
-                    "Importing the same log twice would double it; import into a new workspace, "
-                    "or remove the earlier import first."
-                )
+        clash = con.execute(
+            "SELECT s.event_id FROM stage_events s JOIN events t USING (event_id) LIMIT 5"
+        ).fetchall()
+        if clash:
+            ids = ", ".join(repr(r[0]) for r in clash)
+            raise WorkspaceError(
+                f"{what}: the workspace already holds events with these ids: {ids}. Importing the "
+                "same data twice would double it; import into a new workspace, or leave out the "
+                "file imported before."
+            )
+        retyped = con.execute(
+            "SELECT s.object_id, t.object_type, s.object_type FROM stage_objects s "
+            "JOIN objects t USING (object_id) WHERE s.object_type <> t.object_type LIMIT 5"
+        ).fetchall()
+        if retyped:
+            shown = "; ".join(f"{o!r} is {old!r} there, {new!r} here" for o, old, new in retyped)
+            raise WorkspaceError(
+                f"{what}: objects already in the workspace with another type: {shown}. An object "
+                "keeps one type; check the object columns of the mapping."
+            )
         con.execute("BEGIN TRANSACTION")
         try:
             for table in CANONICAL_TABLES:
@@ -135,6 +144,12 @@ class TableSink:
                         "DELETE FROM log_meta WHERE key IN (SELECT key FROM stage_log_meta)"
                     )
                     con.execute("INSERT INTO log_meta SELECT * FROM stage_log_meta")
+                elif table == "objects":
+                    # Later months refer to objects already known (the same case); they are kept once.
+                    con.execute(
+                        "INSERT INTO objects SELECT * FROM stage_objects s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM objects t WHERE t.object_id = s.object_id)"
+                    )
                 else:
                     con.execute(f"INSERT INTO {table} SELECT * FROM stage_{table}")
             con.execute("COMMIT")
