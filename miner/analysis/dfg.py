@@ -61,10 +61,13 @@ def dfg(log: EventLog) -> DirectlyFollowsGraph:
         edges = f"SELECT * EXCLUDE (object_type) FROM dfg_summary WHERE object_type = {type_lit}"
         ends_sql = f"SELECT * EXCLUDE (object_type) FROM case_ends WHERE object_type = {type_lit}"
     else:
-        edges = DFG_SQL.format(steps=steps)
-        ends_sql = ENDS_SQL.format(steps=steps)
+        # Filtered: compute the steps once into a temporary table, then both aggregates over it.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _miner_dfg_steps AS {steps}")
+        edges = DFG_SQL.format(steps="SELECT * FROM _miner_dfg_steps")
+        ends_sql = ENDS_SQL.format(steps="SELECT * FROM _miner_dfg_steps")
     table = con.execute(f"SELECT * FROM ({edges}) ORDER BY frequency DESC, source, target").df()
     ends = con.execute(f"SELECT * FROM ({ends_sql}) ORDER BY side, cases DESC, activity").fetchall()
+    con.execute("DROP TABLE IF EXISTS _miner_dfg_steps")
     return DirectlyFollowsGraph(
         object_type=log.object_type,
         table=table.astype({"frequency": "int64"}),

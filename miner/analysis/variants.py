@@ -58,13 +58,15 @@ def variants(log: EventLog) -> Variants:
         )
     else:
         counted = VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=log.steps_sql()))
-    table = log.log.con.execute(
+    table = log.log.con.sql(
         f"""
         SELECT string_split(variant, chr(31)) AS variant, cases,
                cases / sum(cases) OVER () AS share, events
         FROM ({counted}) ORDER BY cases DESC, variant
         """
-    ).df()
+    ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
     table = table.astype({"cases": "int64", "events": "int64", "share": "float64"})
+    # The variant column stays an Arrow list column: converting 10^5 sequences to Python lists
+    # would cost more than computing them.
     total = int(table["cases"].sum())
     return Variants(object_type=log.object_type, table=table, cases=total)

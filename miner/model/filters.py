@@ -1,9 +1,9 @@
 """Filters that narrow a case-centric view before figures are computed.
 
-* :class:`TimeWindow` keeps, by ``mode``: ``"events"`` the events inside ``[start, end)``;
-  ``"contained"`` the cases whose every event lies inside; ``"intersecting"`` the cases with at least
-  one event inside (pm4py's ``filter_time_range`` modes ``events``, ``traces_contained`` and
-  ``traces_intersecting``).
+* :class:`TimeWindow` keeps, by ``mode``: ``"events"`` the events inside ``[start, end]`` (both
+  ends included); ``"contained"`` the cases whose whole span (first to last event) lies inside;
+  ``"intersecting"`` the cases whose span overlaps the window, also when no event falls inside it
+  (pm4py's ``filter_time_range`` modes ``events``, ``traces_contained`` and ``traces_intersecting``).
 * :class:`AttributeFilter` keeps, by ``level``: ``"event"`` the events whose attribute ``name`` has
   one of ``values``; ``"case"`` the cases with at least one such event (pm4py's
   ``filter_event_attribute_values`` with ``level="event"`` / ``"case"``). The activity is matched by
@@ -51,8 +51,18 @@ class TimeWindow:
         if self.start is not None:
             parts.append(f"{column} >= {sql_literal(self.start)}")
         if self.end is not None:
-            parts.append(f"{column} < {sql_literal(self.end)}")
+            parts.append(f"{column} <= {sql_literal(self.end)}")
         return " AND ".join(parts) or "TRUE"
+
+    def case_condition(self, first: str, last: str) -> str:
+        """SQL condition on a case's first and last timestamp for the case modes."""
+        start = sql_literal(self.start) if self.start is not None else None
+        end = sql_literal(self.end) if self.end is not None else None
+        if self.mode == "contained":
+            parts = [f"{first} >= {start}" if start else "", f"{last} <= {end}" if end else ""]
+        else:
+            parts = [f"{last} >= {start}" if start else "", f"{first} <= {end}" if end else ""]
+        return " AND ".join(p for p in parts if p) or "TRUE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,14 +177,10 @@ class EventLog:
             if isinstance(f, TimeWindow):
                 if f.mode == "events":
                     event_conditions.append(f.inside("e.timestamp"))
-                elif f.mode == "contained":
-                    case_conditions.append(
-                        "case_id NOT IN (SELECT case_id FROM linked WHERE NOT "
-                        f"({f.inside('timestamp')}))"
-                    )
                 else:
                     case_conditions.append(
-                        f"case_id IN (SELECT case_id FROM linked WHERE {f.inside('timestamp')})"
+                        "case_id IN (SELECT case_id FROM linked GROUP BY case_id HAVING "
+                        f"{f.case_condition('min(timestamp)', 'max(timestamp)')})"
                     )
             elif isinstance(f, AttributeFilter):
                 if f.level == "event":

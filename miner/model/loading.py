@@ -91,14 +91,16 @@ class TableSink:
                 continue
             self._rows[name] = []
             schema = ARROW_SCHEMAS[name]
-            columns = [list(c) for c in zip(*rows)]
+            fields = [f for f in schema if f.name != "seq"]
+            # Arrow converts a list of tuples as structs in C, several times faster than zip(*rows).
+            batch = pa.Table.from_struct_array(pa.array(rows, type=pa.struct(fields)))
             if name not in _UNSEQUENCED:
                 start = self._seq[name]
-                columns.append(list(range(start, start + len(rows))))
+                batch = batch.append_column(
+                    schema.field("seq"), pa.array(range(start, start + len(rows)), pa.int64())
+                )
                 self._seq[name] = start + len(rows)
-            batch = pa.Table.from_arrays(
-                [pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema
-            )
+            batch = batch.cast(schema)
             self._con.register("_miner_batch", batch)
             self._con.execute(f"INSERT INTO stage_{name} SELECT * FROM _miner_batch")
             self._con.unregister("_miner_batch")
