@@ -186,9 +186,9 @@ def _copy_from(log: Log, sink: TableSink) -> None:
     for table in CANONICAL_TABLES:
         names = [f.name for f in ARROW_SCHEMAS[table] if f.name != "seq"]
         order = " ORDER BY seq" if "seq" in [f.name for f in ARROW_SCHEMAS[table]] else ""
-        reader = log.con.execute(f"SELECT {', '.join(names)} FROM {table}{order}").fetch_record_batch()
+        reader = log.con.sql(f"SELECT {', '.join(names)} FROM {table}{order}").to_arrow_reader(100_000)
         for batch in reader:
-            sink.add_many(table, list(zip(*[c.to_pylist() for c in batch.columns])))
+            sink.add_arrow(table, batch)
 
 
 __all__ = ["FORMATS", "ColumnMapping", "MinerError", "extension", "load", "read", "write"]

@@ -57,6 +57,11 @@ class TableSink:
         if len(self._rows[table]) >= _BATCH_ROWS:
             self.flush(table)
 
+    def add_arrow(self, table: str, batch: pa.Table | pa.RecordBatch) -> None:
+        """Stage an Arrow batch with the table's columns in schema order without ``seq``."""
+        self.flush(table)
+        self._insert(table, pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch)
+
     def insert_select(self, table: str, select_sql: str, *, order_by: str) -> int:
         """Stage the rows of ``select_sql``, numbered in ``order_by`` order; returns their number.
 
@@ -90,21 +95,23 @@ class TableSink:
             if not rows:
                 continue
             self._rows[name] = []
-            schema = ARROW_SCHEMAS[name]
-            fields = [f for f in schema if f.name != "seq"]
+            fields = [f for f in ARROW_SCHEMAS[name] if f.name != "seq"]
             # Arrow converts a list of tuples as structs in C, several times faster than zip(*rows).
-            batch = pa.Table.from_struct_array(pa.array(rows, type=pa.struct(fields)))
-            if name not in _UNSEQUENCED:
-                start = self._seq[name]
-                batch = batch.append_column(
-                    schema.field("seq"), pa.array(range(start, start + len(rows)), pa.int64())
-                )
-                self._seq[name] = start + len(rows)
-            batch = batch.cast(schema)
-            self._con.register("_miner_batch", batch)
-            self._con.execute(f"INSERT INTO stage_{name} SELECT * FROM _miner_batch")
-            self._con.unregister("_miner_batch")
-            self.counts[name] += len(rows)
+            self._insert(name, pa.Table.from_struct_array(pa.array(rows, type=pa.struct(fields))))
+
+    def _insert(self, name: str, batch: pa.Table) -> None:
+        schema = ARROW_SCHEMAS[name]
+        if name not in _UNSEQUENCED:
+            start = self._seq[name]
+            batch = batch.append_column(
+                schema.field("seq"), pa.array(range(start, start + batch.num_rows), pa.int64())
+            )
+            self._seq[name] = start + batch.num_rows
+        batch = batch.rename_columns(schema.names).cast(schema)
+        self._con.register("_miner_batch", batch)
+        self._con.execute(f"INSERT INTO stage_{name} SELECT * FROM _miner_batch")
+        self._con.unregister("_miner_batch")
+        self.counts[name] += batch.num_rows
 
     def commit(self, *, what: str) -> None:
         """Move the staged rows into the canonical tables, refusing ids the workspace already has.
