@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def _timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 date or time (e.g. 2024-01-31 or 2024-01-31T08:00+01:00)"
         ) from exc
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _attribute(text: str) -> tuple[str, tuple[str, ...]]:
@@ -154,7 +155,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def _duration(seconds: float) -> str:
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return "–"
     if seconds < 60:
         return f"{seconds:.1f} s"

@@ -33,9 +33,11 @@ def progress_bar(description: str, total: int | None, *, enabled: bool | None = 
     from rich.progress import (
         BarColumn,
         DownloadColumn,
-        Progress as RichProgress,
         TextColumn,
         TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as RichProgress,
     )
 
     started = time.monotonic()

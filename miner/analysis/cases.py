@@ -35,7 +35,7 @@ class CaseDurations:
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(
+        result: dict[str, Any] = json_safe(
             {
                 "schema_version": SCHEMA_VERSION,
                 "object_type": self.object_type,
@@ -47,6 +47,7 @@ class CaseDurations:
                 "max_s": self.max_s,
             }
         )
+        return result
 
 
 def case_durations(log: EventLog) -> CaseDurations:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION
 from miner.model.filters import sql_literal
-from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SEPARATOR, VARIANT_SQL, EventLog
+from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SQL, EventLog
 
 
 @dataclass(frozen=True, eq=False)

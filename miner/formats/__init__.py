@@ -22,8 +22,8 @@ from typing import Any
 
 from miner.errors import InputError, MinerError, UnknownNameError
 from miner.formats.tables import ColumnMapping, read_table
-from miner.model.log import Log, connect
 from miner.model.loading import TableSink
+from miner.model.log import Log, connect
 from miner.progress import progress_bar
 
 _JSON = ("OCEL 2.0 JSON", "ocel2_json:read_ocel2_json", "ocel2_json:write_ocel2_json")

@@ -56,7 +56,7 @@ def open_binary(path: Path, progress: Progress | None = None) -> IO[bytes]:
     check_file(path)
     raw: IO[bytes] = io.BufferedReader(_CountingReader(open(path, "rb"), progress), 1 << 20)
     if path.suffix == ".gz":
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         try:
             head = stream.peek(1) if hasattr(stream, "peek") else b"x"
         except (OSError, EOFError, zlib.error) as exc:
@@ -96,8 +96,8 @@ def iterparse(path: Path, stream: IO[bytes], **kwargs: Any) -> Iterator[tuple[st
 
     The caller must clear elements it has handled to keep memory flat.
     """
-    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = buffered.peek(1 << 16)[: 1 << 16]  # type: ignore[union-attr]
+    buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    head = buffered.peek(1 << 16)[: 1 << 16]
     if not head.strip():
         raise InputError(f"{path}: the document is empty (only whitespace).")
     check_xml_prolog(path, head)

@@ -38,6 +38,9 @@ def sql_literal(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
+    """Keep events, or whole cases, by time: see the module docstring for the three modes.
+    ``start``/``end`` are aware datetimes; None leaves that side open."""
+
     start: datetime | None = None
     end: datetime | None = None
     mode: TimeMode = "events"
@@ -67,6 +70,8 @@ class TimeWindow:
 
 @dataclass(frozen=True, slots=True)
 class AttributeFilter:
+    """Keep events (``level="event"``) or cases (``"case"``) by an attribute's value."""
+
     name: str
     values: tuple[object, ...]
     level: Level = "event"

@@ -22,20 +22,32 @@ from miner.model.filters import AttributeFilter, Filter, TimeWindow, sql_literal
 from miner.model.log import Log
 
 _INDEX_DDL = (
-    "CREATE TABLE IF NOT EXISTS case_steps (object_type VARCHAR NOT NULL, case_id VARCHAR NOT NULL, "
-    "pos BIGINT NOT NULL, event_id VARCHAR NOT NULL, activity VARCHAR NOT NULL, "
-    "timestamp TIMESTAMPTZ NOT NULL, next_activity VARCHAR, next_timestamp TIMESTAMPTZ)",
-    "CREATE TABLE IF NOT EXISTS case_index_state (object_type VARCHAR PRIMARY KEY, "
-    "e2o_seq BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS case_variant (object_type VARCHAR NOT NULL, case_id VARCHAR NOT NULL, "
-    "variant VARCHAR NOT NULL, events BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS variant_summary (object_type VARCHAR NOT NULL, variant VARCHAR NOT NULL, "
-    "cases BIGINT NOT NULL, events BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS dfg_summary (object_type VARCHAR NOT NULL, source VARCHAR NOT NULL, "
-    "target VARCHAR NOT NULL, frequency BIGINT NOT NULL, mean_s DOUBLE, median_s DOUBLE, "
-    "p90_s DOUBLE, min_s DOUBLE, max_s DOUBLE)",
-    "CREATE TABLE IF NOT EXISTS case_ends (object_type VARCHAR NOT NULL, side VARCHAR NOT NULL, "
-    "activity VARCHAR NOT NULL, cases BIGINT NOT NULL)",
+    (
+        "CREATE TABLE IF NOT EXISTS case_steps (object_type VARCHAR NOT NULL, case_id VARCHAR NOT NULL, "
+        "pos BIGINT NOT NULL, event_id VARCHAR NOT NULL, activity VARCHAR NOT NULL, "
+        "timestamp TIMESTAMPTZ NOT NULL, next_activity VARCHAR, next_timestamp TIMESTAMPTZ)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS case_index_state (object_type VARCHAR PRIMARY KEY, "
+        "e2o_seq BIGINT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS case_variant (object_type VARCHAR NOT NULL, case_id VARCHAR NOT NULL, "
+        "variant VARCHAR NOT NULL, events BIGINT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS variant_summary (object_type VARCHAR NOT NULL, variant VARCHAR NOT NULL, "
+        "cases BIGINT NOT NULL, events BIGINT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS dfg_summary (object_type VARCHAR NOT NULL, source VARCHAR NOT NULL, "
+        "target VARCHAR NOT NULL, frequency BIGINT NOT NULL, mean_s DOUBLE, median_s DOUBLE, "
+        "p90_s DOUBLE, min_s DOUBLE, max_s DOUBLE)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS case_ends (object_type VARCHAR NOT NULL, side VARCHAR NOT NULL, "
+        "activity VARCHAR NOT NULL, cases BIGINT NOT NULL)"
+    ),
 )
 
 #: SQL of the DFG edges with frequency and performance over a steps relation ``{steps}``.

@@ -26,7 +26,7 @@ in, so writers reproduce the source's order and ties in time are broken the way 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -44,7 +44,7 @@ VALUE_COLUMN = {
     "container": "value_string",
 }
 #: OCEL 2.0's time for an object attribute's initial value.
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _TS = pa.timestamp("us", tz="UTC")
 _VALUE_FIELDS = [

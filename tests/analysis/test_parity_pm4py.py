@@ -7,6 +7,7 @@ performance statistics agree to 1e-9 relative.
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -152,10 +153,10 @@ def _pm4py_filtered(name: str, how: str) -> Any:
 
 @pytest.mark.parametrize("how", ["events", "contained", "intersecting", "event-attribute", "case-attribute"])
 def test_filtered_dfg_and_variants_equal_pm4py_filters(how: str) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     pm4py = import_pm4py()
-    start, end = datetime(2011, 3, 1, tzinfo=timezone.utc), datetime(2011, 6, 1, tzinfo=timezone.utc)
+    start, end = datetime(2011, 3, 1, tzinfo=UTC), datetime(2011, 6, 1, tzinfo=UTC)
     filters: dict[str, miner.TimeWindow | miner.AttributeFilter] = {
         "events": miner.TimeWindow(start, end, mode="events"),
         "contained": miner.TimeWindow(start, end, mode="contained"),
