@@ -398,8 +398,13 @@ class _Reader:
         self.finish()
 
 
-def read_xes(path: Path, sink: TableSink, *, progress: Progress | None = None) -> None:
+def read_xes(
+    path: Path, sink: TableSink, *, progress: Progress | None = None, fast: bool = True
+) -> None:
     """Stream an XES event log (``.xes`` or ``.xes.gz``) into ``sink``; see :mod:`miner.formats.xes`.
+
+    Pretty-printed files (one element per line, no nested attributes) are parsed by DuckDB in bulk
+    (:mod:`miner.formats.xes_fast`, same tables); any other file, or ``fast=False``, streams with lxml.
 
     Raises:
         InputError: missing, empty, malformed or truncated file, unparseable values, events
@@ -407,5 +412,10 @@ def read_xes(path: Path, sink: TableSink, *, progress: Progress | None = None) -
         UnsafeInputError: the file declares XML entities.
     """
     path = Path(path)
+    if fast:
+        from miner.formats.xes_fast import read_xes_fast
+
+        if read_xes_fast(path, sink, progress=progress):
+            return
     with open_binary(path, progress) as stream:
         _Reader(path, sink).run(stream)
