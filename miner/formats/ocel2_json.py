@@ -1,8 +1,10 @@
 """OCEL 2.0 JSON (``.jsonocel``, ``.json``, ``.json.gz``): a streaming reader and writer.
 
-The reader streams the file with ijson in a few passes (declarations first, then objects, then
-events), so memory does not grow with the file. The writer writes JSON text incrementally from the
-canonical tables, ordered as they were read.
+The reader streams the file with ijson, so memory does not grow with the file: the fast path of
+:mod:`miner.formats.ocel2_json_fast` (two passes, rows gathered column-wise into Arrow tables), with
+:func:`read_ocel2_json_ijson` (declarations, objects, events, row by row) as its reference and the
+wording of every error. The writer writes JSON text incrementally from the canonical tables,
+ordered as they were read.
 """
 
 from __future__ import annotations
@@ -147,6 +149,17 @@ def read_ocel2_json(path: Path, sink: TableSink, *, progress: Progress | None = 
         >>> sink = TableSink(log.con)
         >>> read_ocel2_json(Path("log.jsonocel"), sink)  # doctest: +SKIP
         >>> sink.commit(what="log.jsonocel")  # doctest: +SKIP
+    """
+    from miner.formats.ocel2_json_fast import read_ocel2_json_fast
+
+    read_ocel2_json_fast(path, sink, progress=progress)
+
+
+def read_ocel2_json_ijson(path: Path, sink: TableSink, *, progress: Progress | None = None) -> None:
+    """The original row-by-row reader: :func:`read_ocel2_json`'s reference and error wording.
+
+    The fast path (:mod:`miner.formats.ocel2_json_fast`) gives the same tables; when it meets
+    input it refuses, it runs this reader to word the error.
     """
     emitter = Emitter(path, sink, "ocel2-json")
     found: dict[str, bool] = {}

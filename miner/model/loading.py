@@ -169,6 +169,11 @@ class TableSink:
             for table in CANONICAL_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS stage_{table}")
 
+    def reset(self) -> None:
+        """Drop everything staged and start again with empty staging tables."""
+        self.abort()
+        self.__init__(self._con)  # type: ignore[misc]
+
     def abort(self) -> None:
         """Drop everything staged; the canonical tables are untouched."""
         for table in CANONICAL_TABLES:
