@@ -36,6 +36,7 @@ from miner.formats.tables import ColumnMapping
 from miner.model.filters import AttributeFilter, TimeWindow
 from miner.model.flatten import EventLog, flatten
 from miner.model.log import Log, connect
+from miner.simulation import ScenarioError, SimulationResult, load_postgres, simulate
 
 __version__ = "0.1.0"
 
@@ -52,7 +53,9 @@ __all__ = [
     "LogStatistics",
     "MinerError",
     "ObjectTypeStatistics",
+    "ScenarioError",
     "SchemaError",
+    "SimulationResult",
     "TimeWindow",
     "UnknownNameError",
     "UnsafeInputError",
@@ -65,9 +68,11 @@ __all__ = [
     "dfg",
     "flatten",
     "load",
+    "load_postgres",
     "log_statistics",
     "object_type_statistics",
     "read",
+    "simulate",
     "variants",
     "write",
 ]

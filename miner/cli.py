@@ -18,6 +18,7 @@ from typing import Any
 import miner
 from miner.errors import MinerError
 from miner.model.filters import AttributeFilter, Filter, TimeWindow
+from miner.simulation.cli import register as register_simulate
 
 
 def _timestamp(text: str) -> datetime:
@@ -209,12 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     variants.add_argument("--json", action="store_true", help="print a JSON list on stdout")
     variants.set_defaults(func=cmd_variants)
 
-    try:
-        from miner.simulation.cli import register as register_simulate
-    except ImportError:
-        pass
-    else:
-        register_simulate(commands)
+    register_simulate(commands)
     return parser
 
 

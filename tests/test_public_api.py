@@ -27,5 +27,11 @@ def test_the_cli_commands_mirror_api_functions() -> None:
     from miner.cli import build_parser
 
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    mirrored = {"convert": miner.convert, "stats": miner.log_statistics, "dfg": miner.dfg, "variants": miner.variants}
+    mirrored = {
+        "convert": miner.convert,
+        "stats": miner.log_statistics,
+        "dfg": miner.dfg,
+        "variants": miner.variants,
+        "simulate": miner.simulate,
+    }
     assert set(mirrored) <= set(commands)
