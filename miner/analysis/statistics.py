@@ -18,7 +18,7 @@ import pandas as pd
 from miner.analysis._result import SCHEMA_VERSION, records
 from miner.model.filters import sql_literal
 from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SQL, EventLog
-from miner.model.log import Log
+from miner.model.log import Log, first_row
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,25 @@ class LogStatistics:
 
 def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStatistics:
     """Counts of ``log``; with ``case_notion`` (a flattening of it) also cases and variants."""
-    row = log.con.execute(
-        """
+    row = first_row(
+        log.con.execute(
+            """
         SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM objects),
                (SELECT count(DISTINCT object_type) FROM objects),
                (SELECT count(*) FROM event_objects), (SELECT count(*) FROM object_objects),
                (SELECT count(DISTINCT event_type) FROM events),
                (SELECT count(*) FROM object_attributes WHERE time > TIMESTAMPTZ '1970-01-01 00:00:00+00')
         """
-    ).fetchone()
+        )
+    )
     assert row is not None
     cases = variants = None
     if case_notion is not None:
-        counted = log.con.execute(
-            f"SELECT coalesce(sum(cases), 0), count(*) FROM ({_variant_counts(case_notion)})"
-        ).fetchone()
+        counted = first_row(
+            log.con.execute(
+                f"SELECT coalesce(sum(cases), 0), count(*) FROM ({_variant_counts(case_notion)})"
+            )
+        )
         assert counted is not None
         cases, variants = int(counted[0]), int(counted[1])
     return LogStatistics(
@@ -76,7 +80,10 @@ def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStati
 def _variant_counts(case_notion: EventLog) -> str:
     if case_notion.indexed:
         case_notion.steps_sql()  # brings the case index up to date
-        return f"SELECT * FROM variant_summary WHERE object_type = {sql_literal(case_notion.object_type)}"
+        return (
+            "SELECT cases FROM variant_summary "
+            f"WHERE object_type = {sql_literal(case_notion.object_type)}"
+        )
     return VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=case_notion.steps_sql()))
 
 

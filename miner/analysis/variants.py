@@ -52,21 +52,22 @@ class Variants:
 def variants(log: EventLog) -> Variants:
     """The variants of ``log`` with their case counts."""
     if log.indexed:
-        counted = (
-            "SELECT variant, cases, events FROM variant_summary "
+        log.steps_sql()  # brings the case index up to date
+        # variant_summary is stored in result order; DuckDB keeps insertion order on a plain scan.
+        sql = (
+            "SELECT activities AS variant, cases, events FROM variant_summary "
             f"WHERE object_type = {sql_literal(log.object_type)}"
         )
     else:
         counted = VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=log.steps_sql()))
-    table = log.log.con.sql(
-        f"""
-        SELECT string_split(variant, chr(31)) AS variant, cases,
-               cases / sum(cases) OVER () AS share, events
-        FROM ({counted}) ORDER BY cases DESC, variant
-        """
-    ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
-    table = table.astype({"cases": "int64", "events": "int64", "share": "float64"})
+        sql = (
+            "SELECT string_split(variant, chr(31)) AS variant, cases, events "
+            f"FROM ({counted}) ORDER BY cases DESC, variant"
+        )
     # The variant column stays an Arrow list column: converting 10^5 sequences to Python lists
     # would cost more than computing them.
+    table = log.log.con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+    table = table.astype({"cases": "int64", "events": "int64"})
     total = int(table["cases"].sum())
+    table.insert(2, "share", table["cases"] / total if total else 0.0)
     return Variants(object_type=log.object_type, table=table, cases=total)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from miner.model.filters import AttributeFilter, Filter, TimeWindow, sql_literal
-from miner.model.log import Log
+from miner.model.log import Log, first_row
 
 _INDEX_DDL = (
     (
@@ -37,7 +37,7 @@ _INDEX_DDL = (
     ),
     (
         "CREATE TABLE IF NOT EXISTS variant_summary (object_type VARCHAR NOT NULL, variant VARCHAR NOT NULL, "
-        "cases BIGINT NOT NULL, events BIGINT NOT NULL)"
+        "activities VARCHAR[] NOT NULL, cases BIGINT NOT NULL, events BIGINT NOT NULL)"
     ),
     (
         "CREATE TABLE IF NOT EXISTS dfg_summary (object_type VARCHAR NOT NULL, source VARCHAR NOT NULL, "
@@ -74,9 +74,7 @@ VARIANT_SQL = (
     "FROM ({steps}) GROUP BY case_id"
 )
 #: SQL of the variants with their case counts over a per-case relation ``{per_case}``.
-VARIANT_COUNTS_SQL = (
-    "SELECT variant, count(*) AS cases, any_value(events) AS events FROM ({per_case}) GROUP BY variant"
-)
+VARIANT_COUNTS_SQL = "SELECT variant, count(*) AS cases, any_value(events) AS events FROM ({per_case}) GROUP BY variant"
 
 
 def _steps_select(object_type: str, event_condition: str = "TRUE", case_condition: str = "") -> str:
@@ -97,17 +95,44 @@ def _steps_select(object_type: str, event_condition: str = "TRUE", case_conditio
     """
 
 
+#: Bumped whenever the index tables change shape; an index of another version is dropped and rebuilt
+#: (it is derived data).
+INDEX_VERSION = "2"
+_INDEX_TABLES = (
+    "case_steps",
+    "case_index_state",
+    "case_variant",
+    "variant_summary",
+    "dfg_summary",
+    "case_ends",
+)
+
+
+def _check_index_version(log: Log) -> None:
+    con = log.con
+    found = first_row(con.execute("SELECT value FROM log_meta WHERE key = 'miner.case_index'"))
+    if found is not None and found[0] == f'{{"version": {INDEX_VERSION}}}':
+        return
+    for table in _INDEX_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DELETE FROM log_meta WHERE key = 'miner.case_index'")
+    con.execute(
+        f"""INSERT INTO log_meta VALUES ('miner.case_index', '{{"version": {INDEX_VERSION}}}')"""
+    )
+
+
 def ensure_case_index(log: Log, object_type: str) -> None:
     """Build or bring up to date the case index of ``object_type`` (see the module docstring)."""
     con = log.con
+    _check_index_version(log)
     for ddl in _INDEX_DDL:
         con.execute(ddl)
     type_lit = sql_literal(object_type)
-    current = con.execute("SELECT coalesce(max(seq), -1) FROM event_objects").fetchone()
+    current = first_row(con.execute("SELECT coalesce(max(seq), -1) FROM event_objects"))
     newest = int(current[0]) if current else -1
-    state = con.execute(
-        f"SELECT e2o_seq FROM case_index_state WHERE object_type = {type_lit}"
-    ).fetchone()
+    state = first_row(
+        con.execute(f"SELECT e2o_seq FROM case_index_state WHERE object_type = {type_lit}")
+    )
     if state is not None and int(state[0]) >= newest:
         return
     con.execute("BEGIN TRANSACTION")
@@ -142,16 +167,20 @@ def ensure_case_index(log: Log, object_type: str) -> None:
             )
         for table in ("dfg_summary", "case_ends", "variant_summary"):
             con.execute(f"DELETE FROM {table} WHERE object_type = {type_lit}")
-        con.execute(f"INSERT INTO dfg_summary SELECT {type_lit}, * FROM ({DFG_SQL.format(steps=indexed)})")
-        con.execute(f"INSERT INTO case_ends SELECT {type_lit}, * FROM ({ENDS_SQL.format(steps=indexed)})")
+        con.execute(
+            f"INSERT INTO dfg_summary SELECT {type_lit}, * FROM ({DFG_SQL.format(steps=indexed)})"
+        )
+        con.execute(
+            f"INSERT INTO case_ends SELECT {type_lit}, * FROM ({ENDS_SQL.format(steps=indexed)})"
+        )
         per_case = f"SELECT * FROM case_variant WHERE object_type = {type_lit}"
         con.execute(
-            f"INSERT INTO variant_summary SELECT {type_lit}, * FROM "
-            f"({VARIANT_COUNTS_SQL.format(per_case=per_case)})"
+            # Stored split and in result order, so reading the variants is a plain scan.
+            f"INSERT INTO variant_summary SELECT {type_lit}, variant, string_split(variant, chr(31)), "
+            f"cases, events FROM ({VARIANT_COUNTS_SQL.format(per_case=per_case)}) "
+            "ORDER BY cases DESC, variant"
         )
-        con.execute(
-            f"INSERT OR REPLACE INTO case_index_state VALUES ({type_lit}, {newest})"
-        )
+        con.execute(f"INSERT OR REPLACE INTO case_index_state VALUES ({type_lit}, {newest})")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -207,11 +236,15 @@ class EventLog:
         return _steps_select(self.object_type, where, having)
 
 
-def flatten(log: Log, *, object_type: str | None = None, filters: tuple[Filter, ...] = ()) -> EventLog:
+def flatten(
+    log: Log, *, object_type: str | None = None, filters: tuple[Filter, ...] = ()
+) -> EventLog:
     """Flatten ``log`` on a case notion (an object type; optional if the log has just one).
 
     Raises:
         CaseNotionError: the log has several object types and none was chosen.
         UnknownNameError: ``object_type`` is not a type of the log (the closest is suggested).
     """
-    return EventLog(log=log, object_type=log.resolve_object_type(object_type), filters=tuple(filters))
+    return EventLog(
+        log=log, object_type=log.resolve_object_type(object_type), filters=tuple(filters)
+    )

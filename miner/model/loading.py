@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from miner.errors import WorkspaceError
+from miner.model.log import first_row
 from miner.model.schema import ARROW_SCHEMAS, CANONICAL_TABLES, create_table_sql
 
 _BATCH_ROWS = 50_000
@@ -33,12 +34,14 @@ class TableSink:
         self._seq: dict[str, int] = {}
         for table in CANONICAL_TABLES:
             con.execute(create_table_sql(table))
-            stage = create_table_sql(table).replace(
-                f"IF NOT EXISTS {table} ", f"stage_{table} ", 1
-            ).replace("CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1)
+            stage = (
+                create_table_sql(table)
+                .replace(f"IF NOT EXISTS {table} ", f"stage_{table} ", 1)
+                .replace("CREATE TABLE", "CREATE OR REPLACE TEMP TABLE", 1)
+            )
             con.execute(stage)
             if table not in _UNSEQUENCED:
-                start = con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}").fetchone()
+                start = first_row(con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}"))
                 self._seq[table] = int(start[0]) if start else 0
         self.counts: dict[str, int] = {t: 0 for t in CANONICAL_TABLES}
 
@@ -60,7 +63,9 @@ class TableSink:
     def add_arrow(self, table: str, batch: pa.Table | pa.RecordBatch) -> None:
         """Stage an Arrow batch with the table's columns in schema order without ``seq``."""
         self.flush(table)
-        self._insert(table, pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch)
+        self._insert(
+            table, pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        )
 
     def insert_select(self, table: str, select_sql: str, *, order_by: str) -> int:
         """Stage the rows of ``select_sql``, numbered in ``order_by`` order; returns their number.
@@ -81,7 +86,7 @@ class TableSink:
                 f"{start} + row_number() OVER (ORDER BY {order_by}) - 1 FROM ({select_sql})"
             )
         self._con.execute(sql)
-        total_row = self._con.execute(f"SELECT count(*) FROM stage_{table}").fetchone()
+        total_row = first_row(self._con.execute(f"SELECT count(*) FROM stage_{table}"))
         total = int(total_row[0]) if total_row else 0
         new = total - self.counts[table]
         if start is not None:

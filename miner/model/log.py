@@ -10,11 +10,19 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from miner.errors import CaseNotionError, UnknownNameError, WorkspaceError
 from miner.model.schema import CANONICAL_TABLES, create_table_sql
+
+
+def first_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of an executed query, reading the result to its end (DuckDB 2 refuses new
+    work on a connection with an unfinished result)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +40,7 @@ class Log:
         """Number of rows in one canonical table."""
         if table not in CANONICAL_TABLES:
             raise UnknownNameError("table", table, CANONICAL_TABLES)
-        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        row = first_row(self.con.execute(f"SELECT count(*) FROM {table}"))
         return int(row[0]) if row else 0
 
     def object_types(self) -> list[str]:
@@ -47,7 +55,9 @@ class Log:
             if len(types) == 1:
                 return types[0]
             if not types:
-                raise WorkspaceError("the log has no objects, so it has no case notion to flatten on")
+                raise WorkspaceError(
+                    "the log has no objects, so it has no case notion to flatten on"
+                )
             shown = ", ".join(repr(t) for t in types)
             raise CaseNotionError(
                 f"this log has {len(types)} object types ({shown}); choose the case notion with "
