@@ -16,7 +16,7 @@ import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION, records
 from miner.model.filters import sql_literal
-from miner.model.flatten import DFG_SQL, ENDS_SQL, EventLog
+from miner.model.flatten import EventLog
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,13 +61,30 @@ def dfg(log: EventLog) -> DirectlyFollowsGraph:
         edges = f"SELECT * EXCLUDE (object_type) FROM dfg_summary WHERE object_type = {type_lit}"
         ends_sql = f"SELECT * EXCLUDE (object_type) FROM case_ends WHERE object_type = {type_lit}"
     else:
-        # Filtered: compute the steps once into a temporary table, then both aggregates over it.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _miner_dfg_steps AS {steps}")
-        edges = DFG_SQL.format(steps="SELECT * FROM _miner_dfg_steps")
-        ends_sql = ENDS_SQL.format(steps="SELECT * FROM _miner_dfg_steps")
+        # Filtered: one pass over the steps groups every (activity, successor) pair, the case ends
+        # (successor NULL) included, and counts case starts alongside; the rest reads that small table.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _miner_pairs AS
+            SELECT activity AS source, next_activity AS target, count(*) AS frequency,
+                   avg(d) AS mean_s, median(d) AS median_s, quantile_cont(d, 0.9) AS p90_s,
+                   min(d) AS min_s, max(d) AS max_s, count(*) FILTER (WHERE pos = 0) AS starts
+            FROM (SELECT activity, next_activity, pos,
+                         (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS d
+                  FROM ({steps}))
+            GROUP BY ALL
+            """
+        )
+        edges = "SELECT * EXCLUDE (starts) FROM _miner_pairs WHERE target IS NOT NULL"
+        ends_sql = """
+            SELECT 'start' AS side, source AS activity, sum(starts) AS cases FROM _miner_pairs
+            GROUP BY source HAVING sum(starts) > 0
+            UNION ALL
+            SELECT 'end', source, frequency FROM _miner_pairs WHERE target IS NULL
+        """
     table = con.execute(f"SELECT * FROM ({edges}) ORDER BY frequency DESC, source, target").df()
     ends = con.execute(f"SELECT * FROM ({ends_sql}) ORDER BY side, cases DESC, activity").fetchall()
-    con.execute("DROP TABLE IF EXISTS _miner_dfg_steps")
+    con.execute("DROP TABLE IF EXISTS _miner_pairs")
     return DirectlyFollowsGraph(
         object_type=log.object_type,
         table=table.astype({"frequency": "int64"}),

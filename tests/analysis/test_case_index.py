@@ -67,3 +67,14 @@ def test_filtered_figures_equal_figures_of_a_log_holding_only_the_kept_events(tm
     )
     expected = miner.dfg(miner.flatten(miner.read(kept, mapping=MAPPING))).table
     pd.testing.assert_frame_equal(filtered, expected)
+
+
+def test_the_live_path_equals_the_index_when_the_filter_keeps_everything() -> None:
+    log = miner.read(reallog("sepsis.csv"), mapping=MAPPING)
+    indexed = miner.flatten(log)
+    live = miner.flatten(log, filters=(miner.TimeWindow(),))
+    graph, live_graph = miner.dfg(indexed), miner.dfg(live)
+    pd.testing.assert_frame_equal(graph.table, live_graph.table)
+    assert graph.start_activities == live_graph.start_activities
+    assert graph.end_activities == live_graph.end_activities
+    assert miner.variants(indexed).table.equals(miner.variants(live).table)

@@ -105,6 +105,8 @@ def test_variants_equal_pm4py(name: str) -> None:
     found = miner.variants(ours(name))
     assert found.counts() == {tuple(k): (len(v) if isinstance(v, list) else int(v)) for k, v in expected.items()}
     assert found.cases == oracle(name)["case:concept:name"].nunique()
+    cases = found.table["cases"].tolist()
+    assert cases == sorted(cases, reverse=True)
 
 
 @pytest.mark.parametrize("name", PARITY_LOGS)
