@@ -23,7 +23,9 @@ def _silent(done: int) -> None:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None, *, enabled: bool | None = None) -> Iterator[Progress]:
+def progress_bar(
+    description: str, total: int | None, *, enabled: bool | None = None
+) -> Iterator[Progress]:
     """A callback that updates a transient rich progress bar after the first second of work."""
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -63,3 +65,34 @@ def progress_bar(description: str, total: int | None, *, enabled: bool | None = 
     finally:
         if shown:
             bar.stop()
+
+
+@contextmanager
+def spinner(description: str, *, enabled: bool | None = None) -> Iterator[None]:
+    """A transient spinner for work whose size is unknown (a long query); terminal only, and only
+    once the work has run for a second."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield
+        return
+    import threading
+
+    from rich.console import Console
+
+    done = threading.Event()
+    console = Console(stderr=True)
+
+    def show() -> None:
+        if done.wait(1.0):
+            return
+        with console.status(description):
+            done.wait()
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

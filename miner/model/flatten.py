@@ -17,9 +17,13 @@ equals a fresh flattening (tested).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import duckdb
 
 from miner.model.filters import AttributeFilter, Filter, TimeWindow, sql_literal
 from miner.model.log import Log, first_row
+from miner.progress import spinner
 
 _INDEX_DDL = (
     (
@@ -135,6 +139,14 @@ def ensure_case_index(log: Log, object_type: str) -> None:
     )
     if state is not None and int(state[0]) >= newest:
         return
+    with spinner(f"indexing the cases of object type {object_type!r}"):
+        _update_case_index(con, object_type, state, newest)
+
+
+def _update_case_index(
+    con: duckdb.DuckDBPyConnection, object_type: str, state: tuple[Any, ...] | None, newest: int
+) -> None:
+    type_lit = sql_literal(object_type)
     con.execute("BEGIN TRANSACTION")
     try:
         indexed = f"SELECT * FROM case_steps WHERE object_type = {type_lit}"
