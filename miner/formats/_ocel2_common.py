@@ -360,3 +360,50 @@ def merge_children(
                 heads[i] = next(child, None)
             groups.append(group)
         yield parent, groups
+
+
+def object_records(
+    log: Log, *, target_types: bool = False
+) -> Iterator[tuple[tuple[Any, ...], list[list[tuple[Any, ...]]]]]:
+    """Each object ``(seq, id, type)`` in read order with its attribute rows ``(seq, name, time,
+    value)`` and O2O rows ``(seq, target, qualifier[, target type])``, as writers need them."""
+    target = ", t.object_type" if target_types else ""
+    join = " LEFT JOIN objects t ON t.object_id = l.target_id" if target_types else ""
+    return merge_children(
+        fetch_rows(log, "SELECT seq, object_id, object_type FROM objects ORDER BY seq"),
+        fetch_rows(
+            log,
+            f"SELECT o.seq, a.name, {time_sql('a.time')}, {value_text_sql('a')} "
+            "FROM object_attributes a JOIN objects o USING (object_id) ORDER BY o.seq, a.seq",
+        ),
+        fetch_rows(
+            log,
+            f"SELECT o.seq, l.target_id, l.qualifier{target} FROM object_objects l "
+            f"JOIN objects o ON o.object_id = l.source_id{join} ORDER BY o.seq, l.seq",
+        ),
+    )
+
+
+def event_records(
+    log: Log, *, target_types: bool = False
+) -> Iterator[tuple[tuple[Any, ...], list[list[tuple[Any, ...]]]]]:
+    """Each event ``(seq, id, type, time)`` in read order with its attribute rows ``(seq, name,
+    value)`` and E2O rows ``(seq, object, qualifier[, object type])``, as writers need them."""
+    target = ", t.object_type" if target_types else ""
+    join = " LEFT JOIN objects t ON t.object_id = l.object_id" if target_types else ""
+    return merge_children(
+        fetch_rows(
+            log,
+            f"SELECT seq, event_id, event_type, {time_sql('timestamp')} FROM events ORDER BY seq",
+        ),
+        fetch_rows(
+            log,
+            f"SELECT e.seq, a.name, {value_text_sql('a')} "
+            "FROM event_attributes a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
+        ),
+        fetch_rows(
+            log,
+            f"SELECT e.seq, l.object_id, l.qualifier{target} FROM event_objects l "
+            f"JOIN events e USING (event_id){join} ORDER BY e.seq, l.seq",
+        ),
+    )

@@ -22,10 +22,8 @@ from miner.formats._input import open_binary
 from miner.formats._ocel2_common import (
     Emitter,
     declarations,
-    fetch_rows,
-    merge_children,
-    time_sql,
-    value_text_sql,
+    event_records,
+    object_records,
 )
 from miner.model.loading import TableSink
 from miner.model.log import Log
@@ -232,42 +230,13 @@ def write_ocel2_json(log: Log, path: Path, *, progress: Progress | None = None) 
             ]
             out.write(("," if n else "") + f'"{key}":' + _dump(types))
         out.write(',"objects":[')
-        objects = fetch_rows(log, "SELECT seq, object_id, object_type FROM objects ORDER BY seq")
-        attributes = fetch_rows(
-            log,
-            f"SELECT o.seq, a.name, {time_sql('a.time')}, {value_text_sql('a')} "
-            "FROM object_attributes a JOIN objects o USING (object_id) ORDER BY o.seq, a.seq",
-        )
-        links = fetch_rows(
-            log,
-            "SELECT o.seq, l.target_id, l.qualifier FROM object_objects l "
-            "JOIN objects o ON o.object_id = l.source_id ORDER BY o.seq, l.seq",
-        )
-        for i, ((_, oid, otype), (attrs, rels)) in enumerate(
-            merge_children(objects, attributes, links)
-        ):
+        for i, ((_, oid, otype), (attrs, rels)) in enumerate(object_records(log)):
             record: dict[str, Any] = {"id": oid, "type": otype}
             record["attributes"] = [{"name": n, "time": t, "value": v} for n, t, v in attrs]
             record["relationships"] = [{"objectId": t, "qualifier": q} for t, q in rels]
             out.write(("," if i else "") + _dump(record))
         out.write('],"events":[')
-        events = fetch_rows(
-            log,
-            f"SELECT seq, event_id, event_type, {time_sql('timestamp')} FROM events ORDER BY seq",
-        )
-        attributes = fetch_rows(
-            log,
-            f"SELECT e.seq, a.name, {value_text_sql('a')} "
-            "FROM event_attributes a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
-        )
-        links = fetch_rows(
-            log,
-            "SELECT e.seq, l.object_id, l.qualifier FROM event_objects l "
-            "JOIN events e USING (event_id) ORDER BY e.seq, l.seq",
-        )
-        for i, ((_, eid, etype, etime), (attrs, rels)) in enumerate(
-            merge_children(events, attributes, links)
-        ):
+        for i, ((_, eid, etype, etime), (attrs, rels)) in enumerate(event_records(log)):
             record = {"id": eid, "type": etype, "time": etime}
             record["attributes"] = [{"name": n, "value": v} for n, v in attrs]
             record["relationships"] = [{"objectId": o, "qualifier": q} for o, q in rels]

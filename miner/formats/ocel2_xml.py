@@ -24,10 +24,8 @@ from miner.formats._input import iterparse, open_binary
 from miner.formats._ocel2_common import (
     Emitter,
     declarations,
-    fetch_rows,
-    merge_children,
-    time_sql,
-    value_text_sql,
+    event_records,
+    object_records,
 )
 from miner.model.loading import TableSink
 from miner.model.log import Log
@@ -208,19 +206,7 @@ def _relationship(
 
 
 def _write_objects(log: Log, xf: Any, xsd: bool) -> None:
-    objects = fetch_rows(log, "SELECT seq, object_id, object_type FROM objects ORDER BY seq")
-    attributes = fetch_rows(
-        log,
-        f"SELECT o.seq, a.name, {time_sql('a.time')}, {value_text_sql('a')} "
-        "FROM object_attributes a JOIN objects o USING (object_id) ORDER BY o.seq, a.seq",
-    )
-    links = fetch_rows(
-        log,
-        "SELECT o.seq, l.target_id, l.qualifier, t.object_type FROM object_objects l "
-        "JOIN objects o ON o.object_id = l.source_id "
-        "LEFT JOIN objects t ON t.object_id = l.target_id ORDER BY o.seq, l.seq",
-    )
-    for (_, oid, otype), (attrs, rels) in merge_children(objects, attributes, links):
+    for (_, oid, otype), (attrs, rels) in object_records(log, target_types=True):
         elem = etree.Element("object", id=oid, type=otype)
         listed = etree.SubElement(elem, "attributes")
         for name, time, value in attrs:
@@ -232,22 +218,8 @@ def _write_objects(log: Log, xf: Any, xsd: bool) -> None:
 
 
 def _write_events(log: Log, xf: Any, xsd: bool, progress: Progress | None) -> None:
-    events = fetch_rows(
-        log, f"SELECT seq, event_id, event_type, {time_sql('timestamp')} FROM events ORDER BY seq"
-    )
-    attributes = fetch_rows(
-        log,
-        f"SELECT e.seq, a.name, {value_text_sql('a')} "
-        "FROM event_attributes a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
-    )
-    links = fetch_rows(
-        log,
-        "SELECT e.seq, l.object_id, l.qualifier, t.object_type FROM event_objects l "
-        "JOIN events e USING (event_id) "
-        "LEFT JOIN objects t ON t.object_id = l.object_id ORDER BY e.seq, l.seq",
-    )
     for i, ((_, eid, etype, etime), (attrs, rels)) in enumerate(
-        merge_children(events, attributes, links)
+        event_records(log, target_types=True)
     ):
         elem = etree.Element("event", id=eid, type=etype, time=etime)
         listed = etree.SubElement(elem, "attributes")
