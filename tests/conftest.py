@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+import miner
+
 REALLOGS = Path(__file__).resolve().parents[1].parent / "shared" / "reallogs"
 
 
@@ -24,3 +26,14 @@ def import_pm4py() -> Any:
     with contextlib.redirect_stdout(io.StringIO()):
         import pm4py
     return pm4py
+
+
+#: sepsis.csv (a Disco export): semicolons, local Europe/Amsterdam times with milliseconds.
+SEPSIS_MAPPING = miner.ColumnMapping(
+    activity="Activity",
+    timestamp="Complete Timestamp",
+    objects={"Case ID": "case"},
+    timestamp_format="%Y/%m/%d %H:%M:%S.%g",
+    delimiter=";",
+    timezone="Europe/Amsterdam",
+)

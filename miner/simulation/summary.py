@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from miner.simulation._record import FAULTS
 from miner.simulation.scenario import Scenario
 
 # (name, seed value or None, citation, unit)
@@ -230,15 +231,6 @@ def phenomena(out: Path) -> dict[str, int]:
     for batch in _batches(out, ["fault"]):
         for item in pc.value_counts(batch["fault"]).to_pylist():
             faults[item["values"]] = faults.get(item["values"], 0) + int(item["counts"])
-    for name in (
-        "duplicate_row",
-        "missing_timestamp",
-        "impossible_timestamp",
-        "misspelt_code",
-        "missing_vnummer",
-        "typo_vnummer",
-        "coa_late_update",
-        "coa_missing_end",
-    ):
+    for name in FAULTS:
         counts[f"fault_{name}"] = int(faults.get(name, 0))
     return dict(sorted(counts.items()))

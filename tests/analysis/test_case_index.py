@@ -8,16 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 import miner
-from tests.conftest import reallog
-
-MAPPING = miner.ColumnMapping(
-    activity="Activity",
-    timestamp="Complete Timestamp",
-    objects={"Case ID": "case"},
-    timestamp_format="%Y/%m/%d %H:%M:%S.%g",
-    delimiter=";",
-    timezone="Europe/Amsterdam",
-)
+from tests.conftest import SEPSIS_MAPPING, reallog
 
 
 def _split_sepsis(tmp_path: Path) -> tuple[Path, Path]:
@@ -38,14 +29,14 @@ def _figures(log: miner.Log) -> tuple[pd.DataFrame, dict[tuple[str, ...], int], 
 
 def test_appending_to_an_indexed_workspace_gives_the_figures_of_a_fresh_import(tmp_path: Path) -> None:
     first, second = _split_sepsis(tmp_path)
-    workspace = miner.read(first, workspace=tmp_path / "ws.duckdb", mapping=MAPPING)
+    workspace = miner.read(first, workspace=tmp_path / "ws.duckdb", mapping=SEPSIS_MAPPING)
     before, before_variants, _ = _figures(workspace)  # builds the index on the first part
-    miner.load(second, workspace, mapping=MAPPING)
+    miner.load(second, workspace, mapping=SEPSIS_MAPPING)
     after, after_variants, after_starts = _figures(workspace)
 
     fresh = miner.connect(None)
-    miner.load(first, fresh, mapping=MAPPING)
-    miner.load(second, fresh, mapping=MAPPING)
+    miner.load(first, fresh, mapping=SEPSIS_MAPPING)
+    miner.load(second, fresh, mapping=SEPSIS_MAPPING)
     expected, expected_variants, expected_starts = _figures(fresh)
 
     assert int(before["frequency"].sum()) < int(after["frequency"].sum())
@@ -56,7 +47,7 @@ def test_appending_to_an_indexed_workspace_gives_the_figures_of_a_fresh_import(t
 
 
 def test_filtered_figures_equal_figures_of_a_log_holding_only_the_kept_events(tmp_path: Path) -> None:
-    log = miner.read(reallog("sepsis.csv"), mapping=MAPPING)
+    log = miner.read(reallog("sepsis.csv"), mapping=SEPSIS_MAPPING)
     only = miner.AttributeFilter("activity", ("ER Registration", "Leucocytes", "CRP"), level="event")
     filtered = miner.dfg(miner.flatten(log, filters=(only,))).table
 
@@ -65,12 +56,12 @@ def test_filtered_figures_equal_figures_of_a_log_holding_only_the_kept_events(tm
     kept.write_text(
         lines[0] + "".join(r for r in lines[1:] if r.split(";")[1] in only.values), encoding="utf-8"
     )
-    expected = miner.dfg(miner.flatten(miner.read(kept, mapping=MAPPING))).table
+    expected = miner.dfg(miner.flatten(miner.read(kept, mapping=SEPSIS_MAPPING))).table
     pd.testing.assert_frame_equal(filtered, expected)
 
 
 def test_the_live_path_equals_the_index_when_the_filter_keeps_everything() -> None:
-    log = miner.read(reallog("sepsis.csv"), mapping=MAPPING)
+    log = miner.read(reallog("sepsis.csv"), mapping=SEPSIS_MAPPING)
     indexed = miner.flatten(log)
     live = miner.flatten(log, filters=(miner.TimeWindow(),))
     graph, live_graph = miner.dfg(indexed), miner.dfg(live)

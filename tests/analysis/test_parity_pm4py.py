@@ -16,17 +16,9 @@ import pandas as pd
 import pytest
 
 import miner
-from tests.conftest import import_pm4py, reallog
+from tests.conftest import SEPSIS_MAPPING, import_pm4py, reallog
 
 XES_LOGS = ["running-example.xes", "receipt.xes", "bpic2012.xes.gz", "roadtraffic100traces.xes"]
-SEPSIS_MAPPING = miner.ColumnMapping(
-    activity="Activity",
-    timestamp="Complete Timestamp",
-    objects={"Case ID": "case"},
-    timestamp_format="%Y/%m/%d %H:%M:%S.%g",
-    delimiter=";",
-    timezone="Europe/Amsterdam",
-)
 
 
 @cache
