@@ -20,14 +20,14 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from synthetic import synthetic_log
 
 import miner
-from synthetic import synthetic_log
 
 OUT = Path(__file__).parent / "out"
 

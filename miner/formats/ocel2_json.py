@@ -1,6 +1,7 @@
 """OCEL 2.0 JSON (``.jsonocel``, ``.json``, ``.json.gz``): a streaming reader and writer.
 
-The reader streams the file with ijson, so memory does not grow with the file: the fast path of
+The reader's memory beyond the tables stays bounded: documents up to 512 MiB are decoded in bulk
+(:mod:`miner.formats.ocel2_json_bulk`), larger ones stream with ijson through the fast path of
 :mod:`miner.formats.ocel2_json_fast` (two passes, rows gathered column-wise into Arrow tables), with
 :func:`read_ocel2_json_ijson` (declarations, objects, events, row by row) as its reference and the
 wording of every error. The writer writes JSON text incrementally from the canonical tables,

@@ -1,7 +1,13 @@
-"""The fast path of the OCEL 2.0 JSON reader: one streaming pass, rows gathered column-wise.
+"""The fast paths of the OCEL 2.0 JSON reader: bulk decoding, else a streaming pass.
 
-What it does differently from the original reader (:func:`~miner.formats.ocel2_json.
-read_ocel2_json_ijson`), with the same mapping and the same tables (seq and provenance included):
+:func:`read_ocel2_json_fast` first tries the bulk path (:mod:`miner.formats.ocel2_json_bulk`:
+msgspec decodes the whole document in typed batches), which reads the common documents. What it
+leaves (numbers as ids, repeated keys, bad input, ...), and everything when msgspec is missing, the
+streaming path below reads, with ijson, rows gathered column-wise.
+
+What the streaming path does differently from the original reader
+(:func:`~miner.formats.ocel2_json.read_ocel2_json_ijson`), with the same mapping and the same
+tables (seq and provenance included):
 
 * The garbage collector is paused while reading. ijson builds millions of short-lived dicts, and
   the collections they trigger cost more than the parsing (they hold no cycles; reference
@@ -60,6 +66,11 @@ class _Again(Exception):
     """A declaration key occurs twice: read the file again with the original reader."""
 
 
+#: What the streaming path meets on input the original reader refuses (the original reader itself
+#: raises a bare UnicodeDecodeError on some invalid UTF-8 that yajl lets through).
+_REFUSALS = (_Refused, InputError, ijson.JSONError, OSError, EOFError, UnicodeDecodeError)
+
+
 class _Discard:
     """A sink stand-in that drops rows (the original reader, run only for its error message)."""
 
@@ -71,17 +82,22 @@ class _Discard:
 
 
 def read_ocel2_json_fast(path: Path, sink: TableSink, *, progress: Progress | None = None) -> None:
-    """Read an OCEL 2.0 JSON log into the canonical tables; see :func:`read_ocel2_json`."""
+    """Read an OCEL 2.0 JSON log into the canonical tables; see :func:`read_ocel2_json`.
+
+    The bulk path (:mod:`miner.formats.ocel2_json_bulk`) reads the common documents; what it
+    leaves (and everything when msgspec is not installed) this module's streaming path reads.
+    """
     from miner.formats.ocel2_json import read_ocel2_json_ijson
 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _read(path, sink, progress)
+        if not _read_bulk(path, sink, progress):
+            _read(path, sink, progress)
     except _Again:
         sink.reset()
         read_ocel2_json_ijson(path, sink, progress=progress)
-    except (_Refused, InputError, ijson.JSONError, OSError, EOFError) as refused:
+    except _REFUSALS as refused:
         if collecting:
             gc.enable()
         read_ocel2_json_ijson(path, _Discard(), progress=None)  # type: ignore[arg-type]
@@ -89,6 +105,20 @@ def read_ocel2_json_fast(path: Path, sink: TableSink, *, progress: Progress | No
     finally:
         if collecting:
             gc.enable()
+
+
+def _read_bulk(path: Path, sink: TableSink, progress: Progress | None) -> bool:
+    """Whether the bulk path read the file; if not, the sink is as it was."""
+    try:
+        from miner.formats.ocel2_json_bulk import Unusual, read_ocel2_json_bulk
+    except ImportError:  # msgspec is missing
+        return False
+    try:
+        read_ocel2_json_bulk(path, sink, progress)
+    except Unusual:
+        sink.reset()
+        return False
+    return True
 
 
 class _Watched:
@@ -391,6 +421,12 @@ def _times(texts: list[Any]) -> pa.Array:
     """UTC timestamps of ISO 8601 texts: in bulk by Arrow, else one by one by parse_time."""
     if not all(type(t) is str for t in texts):
         raise _Refused("an event time is not a text")
+    return timestamps(texts)
+
+
+def timestamps(texts: list[str]) -> pa.Array:
+    """:func:`_times` of texts known to be str (the bulk path's): raises _Refused when one of them
+    cannot be read."""
     array = pa.array(texts, pa.string())
     if pc.all(pc.match_substring_regex(array, _STRICT)).as_py() is not False:
         try:

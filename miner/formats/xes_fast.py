@@ -1,12 +1,15 @@
-"""A fast path for reading pretty-printed XES: DuckDB parses the file line by line, in bulk.
+"""A fast path for reading pretty-printed XES: the lines are classified in bulk with numpy.
 
-Nearly every real XES file has one element per line. For those, the trace part of the file is read
-with DuckDB's CSV reader as one text column (one row per line), each line is classified by a regular
-expression (``<trace>``, ``</trace>``, ``<event>``, ``</event>``, ``</log>`` or a self-closing
-attribute ``<string|date|int|float|boolean|id key="…" value="…"/>``), running counts give each line
-its trace and event index, and the canonical tables are built with set-based SQL and staged with
-:meth:`TableSink.insert_select`. The header (everything before the first ``<trace>``: extensions,
-globals, classifiers, log attributes) is parsed by the lxml reader, so ``log_meta`` is identical.
+Nearly every real XES file has one element per line. For those, the body of the file (from the
+first ``<trace>`` line on) is scanned in chunks by :mod:`miner.formats.xes_scan`: numpy finds the
+lines and quotes in the raw bytes, recognises ``<trace>``, ``</trace>``, ``<event>``, ``</event>``,
+``</log>`` and self-closing attribute lines ``<string|date|int|float|boolean|id key="…"
+value="…"/>``, cuts keys and values out as Arrow strings, and running counts number the traces and
+events. The canonical tables are built column-wise with Arrow compute (typed values, ids, type
+declarations) and staged with :meth:`TableSink.add_arrow`. A ``.gz`` file is inflated in a
+background thread, so decompression and scanning overlap. The header (everything before the first
+``<trace>``: extensions, globals, classifiers, log attributes) is parsed by the lxml reader, so
+``log_meta`` is identical.
 
 The result equals :mod:`miner.formats.xes_read`'s exactly (ids, types, times, seq order, provenance,
 type declarations, log_meta). Any file that does not fit the shape — several elements on a line,
@@ -15,7 +18,7 @@ unbalanced tags, a missing ``</log>``, values that do not parse, events without 
 time:timestamp, duplicate trace names, ``identity:id`` values that could clash with generated ids,
 a non-UTF-8 encoding — is detected *before* anything is staged, and :func:`read_xes_fast` returns
 False; the caller then reads the whole file with the lxml reader, which also raises the precise
-errors.
+errors. Memory holds the tables being built, not the file: the body is read 1 MiB at a time.
 """
 
 from __future__ import annotations
@@ -27,56 +30,51 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from miner.errors import InputError, UnsafeInputError
 from miner.formats._input import check_file, check_xml_prolog, open_binary
+from miner.formats.xes_scan import (
+    ACTIVITY,
+    BOOLEAN,
+    DATE,
+    FLOAT,
+    ID,
+    IDENTITY,
+    INT,
+    NAME,
+    STRING,
+    TIME,
+    Attributes,
+    Body,
+    Codes,
+    Ints,
+    NotFast,
+)
 from miner.model.loading import TableSink
+from miner.model.schema import ARROW_SCHEMAS
 from miner.progress import Progress
 
-_P = "_miner_xes_fast_"  # prefix of this module's temporary tables
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
 _HEADER_LIMIT = 64 << 20  # a header larger than this is not the shape we speed up
+_STAGE_ROWS = 1 << 20  # rows per staged Arrow batch
 
-# One self-closing XES attribute element per line: tag, then key and value in either order, quoted
-# with " or '. Values exclude '<' (illegal in XML) and control characters other than tab.
-_Q = r"""("[^"<\x00-\x08\x0A-\x1F\x{FFFE}\x{FFFF}]*"|'[^'<\x00-\x08\x0A-\x1F\x{FFFE}\x{FFFF}]*')"""
-_ATTRIBUTE = (
-    r"^<(string|date|int|float|boolean|id)[ \t]+(key|value)[ \t]*=[ \t]*"
-    + _Q
-    + r"[ \t]+(key|value)[ \t]*=[ \t]*"
-    + _Q
-    + r"[ \t]*/>$"
-)
-_C = r"""[^"<\x00-\x08\x0A-\x1F\x{FFFE}\x{FFFF}]*"""
-_CANONICAL = r'<(string|date|int|float|boolean|id) key="' + _C + r'" value="' + _C + r'"/>'
+# Numbers that Python's int / float (the lxml reader) and Arrow's cast read alike; others: NotFast.
 _INT = r"^[+-]?[0-9]+$"
 _FLOAT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_DATE = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
-    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
+_TS = pa.timestamp("us", tz="UTC")
+#: Canonical value type per tag code (index 0 unused).
+_TYPES = pa.array(["", "string", "time", "integer", "float", "boolean", "id"])
+#: Typed value columns after ``value_string``: (tag code, Arrow type, numpy type).
+_VALUE_COLUMNS = (
+    (INT, pa.int64(), np.int64),
+    (FLOAT, pa.float64(), np.float64),
+    (BOOLEAN, pa.bool_(), np.bool_),
+    (DATE, _TS, np.int64),
 )
-_OFFSET = r"(Z|[+-][0-9]{2}:[0-9]{2})$"
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _unescape(column: str) -> str:
-    """SQL for an XML attribute value's text: tabs normalised to spaces, predefined entities decoded."""
-    out = f"replace({column}, chr(9), ' ')"
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
-        out = f"replace({out}, '{entity}', {_sql_string(char)})"
-    out = f"replace({out}, '&amp;', '&')"
-    return f"CASE WHEN contains({column}, '&') OR contains({column}, chr(9)) THEN {out} ELSE {column} END"
-
-
-def _entities_ok(column: str) -> str:
-    """SQL: true when every '&' in the raw value starts one of the five predefined entities."""
-    stripped = column
-    for entity in ("&lt;", "&gt;", "&quot;", "&apos;", "&amp;"):
-        stripped = f"replace({stripped}, '{entity}', '')"
-    return f"(CASE WHEN contains({column}, '&') THEN NOT contains({stripped}, '&') ELSE true END)"
+TypeRow = tuple[Any, Any, Any]  # (owner, attribute, type) of event_types / object_types
 
 
 class _Collector:
@@ -135,268 +133,320 @@ def _log_meta(path: Path, header: bytes) -> tuple[str, str] | None:
     return meta[0] if len(meta) == 1 else None
 
 
-_T = 1 << 32  # running counts are packed: opened << 32 | closed
+# -- values -------------------------------------------------------------------------------------
 
 
-# A line is split at '"' into at most this many fields (more: the read fails and we fall back).
-_COLUMNS = 9
-_TAGS = ("string", "date", "int", "float", "boolean", "id")
-_BAD_CHARS = r"[\x00-\x08\x0A-\x1F<\x{FFFE}\x{FFFF}]"
+def _all(mask: Any) -> bool:
+    """Whether a boolean Arrow array is all true (an empty one is)."""
+    return len(mask) == 0 or bool(pc.all(mask).as_py())
 
 
-def _parse_lines(con: duckdb.DuckDBPyConnection, path: Path, skip: int) -> None:
-    """``{_P}l``: the non-blank lines of the file, classified and split, with running counts.
+def _zoned(texts: pa.StringArray) -> Any:
+    """Per text, whether it ends in the zone ``Z`` or ``±hh:mm`` (checked on the bytes)."""
+    offsets, data = texts.buffers()[1:3]
+    if data is None:
+        return np.zeros(len(texts), np.bool_)
+    bounds = np.frombuffer(offsets, np.int32)[texts.offset : texts.offset + len(texts) + 1]
+    ends = bounds[1:].astype(np.int64)
+    raw = np.frombuffer(data, np.uint8)
 
-    One streaming pass in file order: ``ln`` (line number without blank lines), ``kind`` (1 <trace>,
-    2 </trace>, 3 <event>, 4 </event>, 5 </log>, 6 attribute, 9 anything else), the attribute's
-    ``tag`` and raw key ``rk`` / value ``rv``, and the running counts ``ct`` (traces opened << 32 |
-    closed) and ``ce`` (the same for events) up to and including the line.
+    def back(n: int) -> Any:
+        return raw[np.maximum(ends - n, 0)]
 
-    DuckDB's CSV reader splits each line at '"' (no quoting, no escapes), so the common attribute
-    form ``<tag key="K" value="V"/>`` arrives as the fields ``<tag key=``, K, `` value=``, V, ``/>``.
-    Any other line (value before key, single quotes, extra spaces, trailing whitespace) is glued
-    back together and matched by the general regular expression. The first ``skip`` lines (the
-    header, parsed by lxml) are not read; DuckDB splits lines at least wherever Python does, so it
-    never skips past the first ``<trace>``.
+    lengths = np.diff(bounds)
+    signed = ((back(6) == ord("+")) | (back(6) == ord("-"))) & (back(3) == ord(":"))
+    return ((back(1) == ord("Z")) & (lengths >= 1)) | (signed & (lengths >= 6))
+
+
+def _times(texts: pa.Array | pa.ChunkedArray) -> Ints:
+    """XES dates as UTC microseconds (no zone means UTC), exactly as the lxml reader reads them.
+
+    Arrow's ISO 8601 parser accepts a subset of what Python's ``datetime.fromisoformat`` accepts
+    (a date with a time hh, hh:mm or hh:mm:ss, separator T or space, 1-6 fraction digits, zone Z,
+    ±hh, ±hhmm or ±hh:mm) and gives the same instant for it. Anything else fails the cast (a text
+    without a zone is cast with ``+00:00`` appended), and NotFast lets lxml read or report it.
     """
-    compression = "gzip" if path.suffix == ".gz" else "none"
-    names = [f"c{i}" for i in range(1, _COLUMNS + 1)]
-    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-    source = (
-        f"read_csv({_sql_string(str(path.resolve()))}, columns={columns}, header=false, "
-        "delim='\"', quote='', escape='', auto_detect=false, null_padding=true, "
-        f"nullstr=chr(1) || chr(2), skip={skip}, compression='{compression}')"
-    )
-    # A NULL field before a non-NULL one is a field that read as the null string: not XML.
-    holes = " OR ".join(
-        f"({names[i]} IS NULL AND {names[i + 1]} IS NOT NULL)" for i in range(_COLUMNS - 1)
-    )
-    canonical = " ".join(f"WHEN '<{t} key=' THEN '{t}'" for t in _TAGS)
-    line = "concat_ws('\"', " + ", ".join(names) + ")"
-    structural = "WHEN '<trace>' THEN 1 WHEN '</trace>' THEN 2 WHEN '<event>' THEN 3 WHEN '</event>' THEN 4 WHEN '</log>' THEN 5"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_P}l AS
-        WITH c AS (
-            SELECT *, ltrim(c1, ' ' || chr(9)) AS h FROM {source}
-        ),
-        d AS (
-            SELECT c2, c4, CASE WHEN c2 IS NULL THEN CASE h {structural.replace("THEN ", "THEN '").replace(" WHEN", "' WHEN")}' END
-                    WHEN c3 = ' value=' AND c5 = '/>' AND c6 IS NULL AND c4 IS NOT NULL
-                    THEN CASE h {canonical} END END AS ctag,
-                CASE WHEN c2 IS NULL AND h NOT IN ('<trace>', '</trace>', '<event>', '</event>', '</log>')
-                    OR c2 IS NOT NULL AND NOT (c3 = ' value=' AND c5 = '/>' AND c6 IS NULL
-                        AND c4 IS NOT NULL AND h IN ({", ".join(f"'<{t} key='" for t in _TAGS)}))
-                THEN CASE WHEN {holes} THEN '<' ELSE trim({line}, ' ' || chr(9) || chr(13)) END
-                END AS u
-            FROM c
-        ),
-        e AS (
-            SELECT u, c2, c4, ctag,
-                CASE WHEN u IS NOT NULL AND u NOT IN ('', '<trace>', '</trace>', '<event>', '</event>', '</log>')
-                THEN regexp_extract(u, {_sql_string(_ATTRIBUTE)}, ['tag', 'n1', 'v1', 'n2', 'v2'])
-                END AS x
-            FROM d
-        ),
-        f AS (
-            SELECT CASE WHEN u IS NULL THEN
-                    CASE WHEN ctag IN ('1', '2', '3', '4', '5') THEN ctag::INT
-                        WHEN regexp_matches(c2, {_sql_string(_BAD_CHARS)})
-                            OR regexp_matches(c4, {_sql_string(_BAD_CHARS)}) THEN 9
-                        ELSE 6 END
-                ELSE CASE u WHEN '' THEN 0 {structural}
-                    ELSE CASE WHEN x.tag <> '' AND x.n1 <> x.n2 THEN 6 ELSE 9 END END END AS kind,
-                CASE WHEN u IS NULL THEN ctag ELSE nullif(x.tag, '') END AS tag,
-                CASE WHEN u IS NULL THEN c2
-                    WHEN x.n1 = 'key' THEN x.v1[2:-2] ELSE x.v2[2:-2] END AS rk,
-                CASE WHEN u IS NULL THEN c4
-                    WHEN x.n1 = 'key' THEN x.v2[2:-2] ELSE x.v1[2:-2] END AS rv
-            FROM e
-        )
-        SELECT * FROM (
-            SELECT row_number() OVER () AS ln, kind::TINYINT AS kind,
-                CASE WHEN kind = 6 THEN tag END AS tag, rk, rv,
-                (sum(CASE kind WHEN 1 THEN {_T} WHEN 2 THEN 1 ELSE 0 END) OVER w)::BIGINT AS ct,
-                (sum(CASE kind WHEN 3 THEN {_T} WHEN 4 THEN 1 ELSE 0 END) OVER w)::BIGINT AS ce
-            FROM f WINDOW w AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) WHERE kind <> 0
-        """
-    )
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    zoned = _zoned(texts)
+    if not zoned.all():
+        texts = pc.if_else(zoned, texts, pc.binary_join_element_wise(texts, "+00:00", ""))
+    try:
+        parsed = pc.cast(texts, _TS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise NotFast from None
+    return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
 
 
-def _structure(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when the lines from the first ``<trace>`` on have the plain shape.
-
-    Balanced traces and events, attributes only inside traces, nothing but ``</log>`` (once, last)
-    outside traces, no unknown lines, no stray trace/event tags before the first trace.
-    """
-    t, e = "(ct >> 32)", "(ce >> 32)"
-    tc, ec = f"(ct & {_T - 1})", f"(ce & {_T - 1})"
-    row = con.execute(
-        f"""
-        WITH b AS (SELECT * FROM {_P}l WHERE ln >= (SELECT min(ln) FROM {_P}l WHERE kind = 1))
-        SELECT count(*) FILTER (WHERE NOT CASE kind
-                WHEN 1 THEN {t} - 1 = {tc} AND {e} = {ec}
-                WHEN 2 THEN {t} = {tc} AND {e} = {ec}
-                WHEN 3 THEN {t} = {tc} + 1 AND {e} - 1 = {ec}
-                WHEN 4 THEN {t} = {tc} + 1 AND {e} = {ec}
-                WHEN 6 THEN {t} = {tc} + 1
-                WHEN 5 THEN {t} = {tc} AND {e} = {ec}
-                ELSE false END),
-            count(*) FILTER (WHERE kind = 5),
-            max(ln) FILTER (WHERE kind = 5) = max(ln),
-            count(*) FILTER (WHERE kind = 1),
-            min(ct) FILTER (WHERE kind = 1) = {_T} AND min(ce) FILTER (WHERE kind = 1) = 0
-        FROM b
-        """
-    ).fetchone()
-    return (
-        row is not None
-        and row[0] == 0
-        and row[1] == 1
-        and bool(row[2])
-        and row[3] > 0
-        and bool(row[4])
-    )
+def _parsed(tag: int, texts: pa.ChunkedArray) -> Any:
+    """The values of one non-text tag as a numpy array; raises NotFast where lxml could differ."""
+    if tag == DATE:
+        return _times(texts)
+    if tag == BOOLEAN:
+        lowered = pc.utf8_lower(texts)
+        true = pc.is_in(lowered, pa.array(["true", "1"]))
+        if not _all(pc.or_(true, pc.is_in(lowered, pa.array(["false", "0"])))):
+            raise NotFast
+        return true.to_numpy()
+    pattern, target = (_INT, pa.int64()) if tag == INT else (_FLOAT, pa.float64())
+    if not _all(pc.match_substring_regex(texts, pattern)):
+        raise NotFast
+    if tag == INT:
+        texts = pc.replace_substring_regex(texts, r"^\+", "")  # Arrow refuses "+5", Python not
+    try:
+        return pc.cast(texts, target).to_numpy()
+    except pa.ArrowInvalid:  # out of range
+        raise NotFast from None
 
 
-def _build(con: duckdb.DuckDBPyConnection) -> bool:
-    """``{_P}a`` (typed attributes), ``{_P}t`` (traces), ``{_P}e`` (events); True when all is valid."""
-    k, v = _unescape("rk"), _unescape("rv")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_P}a AS
-        WITH a AS (
-            SELECT ln, ct >> 32 AS tr, CASE WHEN ce >> 32 > ce & {_T - 1} THEN ce >> 32 END AS ev,
-                tag, {k} AS k, {v} AS v, {_entities_ok("rk")} AND {_entities_ok("rv")} AS ents
-            FROM {_P}l WHERE kind = 6 AND ct > 0
-        )
-        SELECT ln, tr, ev, tag, k,
-            CASE tag WHEN 'string' THEN 'string' WHEN 'id' THEN 'id' WHEN 'int' THEN 'integer'
-                WHEN 'float' THEN 'float' WHEN 'boolean' THEN 'boolean' ELSE 'time' END AS type,
-            CASE WHEN tag IN ('string', 'id') THEN v END AS value_string,
-            CASE tag WHEN 'int' THEN CASE WHEN regexp_matches(v, {_sql_string(_INT)})
-                THEN try_cast(v AS BIGINT) END END AS value_integer,
-            CASE tag WHEN 'float' THEN CASE WHEN regexp_matches(v, {_sql_string(_FLOAT)})
-                THEN try_cast(v AS DOUBLE) END END AS value_float,
-            CASE tag WHEN 'boolean' THEN CASE lower(v) WHEN 'true' THEN true WHEN '1' THEN true
-                WHEN 'false' THEN false WHEN '0' THEN false END END AS value_boolean,
-            CASE tag WHEN 'date' THEN CASE WHEN regexp_matches(v, {_sql_string(_DATE)})
-                AND NOT starts_with(v, '0000')
-                THEN try_cast(CASE WHEN regexp_matches(v, {_sql_string(_OFFSET)}) THEN v
-                    ELSE v || '+00:00' END AS TIMESTAMPTZ) END END AS value_time,
-            ents
-        FROM a
-        """
-    )
-    bad = con.execute(
-        f"""
-        SELECT count(*) FROM {_P}a WHERE NOT ents OR CASE tag
-            WHEN 'int' THEN value_integer IS NULL WHEN 'float' THEN value_float IS NULL
-            WHEN 'boolean' THEN value_boolean IS NULL WHEN 'date' THEN value_time IS NULL
-            ELSE false END
-        """
-    ).fetchone()
-    if bad is None or bad[0]:
-        return False
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_P}t AS
-        WITH named AS (
-            SELECT tr, arg_min(value_string, ln) AS name, min(ln) AS name_ln FROM {_P}a
-            WHERE ev IS NULL AND tag = 'string' AND k = 'concept:name' GROUP BY tr
-        )
-        SELECT b.tr, coalesce(n.name, 'trace-' || b.tr) AS case_id, coalesce(n.name_ln, -1) AS name_ln
-        FROM (SELECT ct >> 32 AS tr FROM {_P}l WHERE kind = 1) b LEFT JOIN named n USING (tr)
-        """
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_P}e AS
-        WITH x AS (
-            SELECT ev,
-                arg_min(value_string, ln) FILTER (WHERE tag = 'string' AND k = 'concept:name') AS activity,
-                min(ln) FILTER (WHERE tag = 'string' AND k = 'concept:name') AS activity_ln,
-                arg_min(value_time, ln) FILTER (WHERE tag = 'date' AND k = 'time:timestamp') AS stamp,
-                min(ln) FILTER (WHERE tag = 'date' AND k = 'time:timestamp') AS stamp_ln,
-                arg_min(value_string, ln) FILTER (WHERE tag = 'id' AND k = 'identity:id') AS identity,
-                min(ln) FILTER (WHERE tag = 'id' AND k = 'identity:id') AS identity_ln
-            FROM {_P}a WHERE ev IS NOT NULL GROUP BY ev
-        )
-        SELECT b.ev, t.case_id, coalesce(x.identity, 'e' || b.ev) AS event_id,
-            x.identity, x.activity, x.stamp,
-            coalesce(x.activity_ln, -1) AS activity_ln, coalesce(x.stamp_ln, -1) AS stamp_ln,
-            coalesce(x.identity_ln, -1) AS identity_ln
-        FROM (SELECT ce >> 32 AS ev, ct >> 32 AS tr FROM {_P}l WHERE kind = 3) b
-        JOIN {_P}t t USING (tr) LEFT JOIN x USING (ev)
-        """
-    )
-    row = con.execute(
-        f"""
-        SELECT
-            (SELECT count(*) - count(DISTINCT case_id) FROM {_P}t),
-            (SELECT count(*) FILTER (WHERE activity IS NULL OR stamp IS NULL)
-                + count(identity) - count(DISTINCT identity)
-                + count(*) FILTER (WHERE regexp_matches(identity, '^e[0-9]'))
-             FROM {_P}e)
-        """
-    ).fetchone()
-    return row is not None and row[0] == 0 and row[1] == 0
+def _typed(tags: Codes, values: pa.ChunkedArray) -> list[Any]:
+    """The columns ``type, value_string, value_integer, value_float, value_boolean, value_time``."""
+    text = (tags == STRING) | (tags == ID)
+    columns: list[Any] = [
+        _TYPES.take(tags),
+        pc.if_else(pa.array(text), values, pa.scalar(None, pa.string())),
+    ]
+    for tag, arrow_type, numpy_type in _VALUE_COLUMNS:
+        rows = np.flatnonzero(tags == tag)
+        if not rows.size:
+            columns.append(pa.nulls(len(tags), arrow_type))
+            continue
+        full = np.zeros(len(tags), numpy_type)
+        full[rows] = _parsed(tag, values.take(rows))
+        missing = np.ones(len(tags), np.bool_)
+        missing[rows] = False
+        columns.append(pa.array(full, arrow_type, mask=missing))
+    return columns
 
 
-def _stage(
-    con: duckdb.DuckDBPyConnection, sink: TableSink, name: str, log_meta: tuple[str, str]
-) -> None:
-    values = "type, value_string, value_integer, value_float, value_boolean, value_time"
-    file_name = _sql_string(name)
-    sink.insert_select("objects", f"SELECT case_id, 'case', tr FROM {_P}t", order_by="tr")
-    sink.insert_select(
-        "object_attributes",
-        f"SELECT t.case_id, a.k, TIMESTAMPTZ '1970-01-01 00:00:00+00', {values}, a.ln "
-        f"FROM {_P}a a JOIN {_P}t t USING (tr) WHERE a.ev IS NULL AND a.ln <> t.name_ln",
-        order_by="ln",
-    )
-    sink.insert_select(
-        "events",
-        f"SELECT event_id, activity, stamp, 'xes', {file_name}, ev AS source_row FROM {_P}e",
-        order_by="source_row",
-    )
-    sink.insert_select(
-        "event_attributes",
-        f"SELECT e.event_id, a.k, {values}, a.ln FROM {_P}a a JOIN {_P}e e USING (ev) "
-        "WHERE a.ln NOT IN (e.activity_ln, e.stamp_ln, e.identity_ln)",
-        order_by="ln",
-    )
-    sink.insert_select(
-        "event_objects", f"SELECT event_id, case_id, 'case', ev FROM {_P}e", order_by="ev"
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {_P}d AS
-        SELECT DISTINCT e.activity, a.k, a.type FROM {_P}a a JOIN {_P}e e USING (ev)
-        WHERE a.ln NOT IN (e.activity_ln, e.stamp_ln, e.identity_ln)
-        """
-    )
-    sink.insert_select(
-        "event_types",
-        f"SELECT activity AS event_type, k AS attribute, type FROM {_P}d UNION ALL "
-        f"SELECT DISTINCT activity, NULL, NULL FROM {_P}e "
-        f"WHERE activity NOT IN (SELECT activity FROM {_P}d)",
-        order_by="event_type",
-    )
-    sink.insert_select(
-        "object_types",
-        f"SELECT DISTINCT 'case' AS object_type, a.k, a.type FROM {_P}a a JOIN {_P}t t USING (tr) "
-        "WHERE a.ev IS NULL AND a.ln <> t.name_ln "
-        f"UNION ALL SELECT 'case', NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM {_P}a a JOIN {_P}t t "
-        "USING (tr) WHERE a.ev IS NULL AND a.ln <> t.name_ln)",
-        order_by="object_type",
-    )
+# -- ids ----------------------------------------------------------------------------------------
+
+
+def _numbered(prefix: str, count: int) -> pa.Array:
+    """``prefix1 … prefix<count>``."""
+    numbers = pc.cast(pa.array(np.arange(1, count + 1)), pa.string())
+    return pc.binary_join_element_wise(prefix, numbers, "")
+
+
+def _constant(text: str, count: int) -> pa.Array:
+    """``count`` times the string ``text`` (dictionary-encoded; staging casts it to strings)."""
+    return pa.DictionaryArray.from_arrays(np.zeros(count, np.int8), pa.array([text]))
+
+
+def _unique(texts: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether no text repeats (sorting is faster than hashing here)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if len(texts) < 2:
+        return True
+    ordered = texts.take(pc.sort_indices(texts))
+    return not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py()
+
+
+def _ids(prefix: str, count: int, own: pa.ChunkedArray, at: Ints) -> pa.Array:
+    """``prefix1 … prefix<count>``, with the values ``own`` at the 1-based numbers ``at``."""
+    if len(at) == count:  # each has its own (``at`` is increasing)
+        return own.combine_chunks()
+    ids = _numbered(prefix, count)
+    if not len(at):
+        return ids
+    mask = np.zeros(count, np.bool_)
+    mask[at - 1] = True
+    return pc.replace_with_mask(ids, pa.array(mask), own.combine_chunks())
+
+
+def _case_ids(traces: int, names: pa.ChunkedArray, named: Ints) -> pa.Array:
+    """Each trace's concept:name, else ``trace-<n>``; NotFast if two are equal (lxml raises)."""
+    ids = _ids("trace-", traces, names, named)
+    if not _unique(names):
+        raise NotFast
+    if pc.any(pc.match_substring_regex(names, r"^trace-[0-9]+$")).as_py() and not _unique(ids):
+        raise NotFast
+    return ids
+
+
+def _event_ids(events: int, identities: pa.ChunkedArray, at: Ints) -> pa.Array:
+    """Each event's identity:id, else ``e<n>``; NotFast where lxml would rename one."""
+    if not _unique(identities) or pc.any(pc.match_substring_regex(identities, "^e[0-9]")).as_py():
+        raise NotFast
+    return _ids("e", events, identities, at)
+
+
+# -- gathering the body -------------------------------------------------------------------------
+
+# Attribute lines by what they become: event and trace attributes, then the lines with a role.
+_EVENT_ROWS, _TRACE_ROWS = 0, 1
+_GROUPS = {ACTIVITY: 2, TIME: 3, IDENTITY: 4, NAME: 5}
+
+
+class _Rows:
+    """The attribute lines of one group, gathered chunk by chunk, in file order."""
+
+    def __init__(self) -> None:
+        self._owners: list[Ints] = []
+        self._tags: list[Codes] = []
+        self._keys: list[pa.Array] = []
+        self._values: list[pa.Array] = []
+
+    def add(self, owners: Ints, tags: Codes, keys: pa.Array, values: pa.Array) -> None:
+        self._owners.append(owners)
+        self._tags.append(tags)
+        self._keys.append(keys)
+        self._values.append(values)
+
+    @property
+    def owners(self) -> Ints:
+        """The event or trace number (1-based) of each line."""
+        return np.concatenate(self._owners) if self._owners else np.zeros(0, np.int64)
+
+    @property
+    def tags(self) -> Codes:
+        return np.concatenate(self._tags) if self._tags else np.zeros(0, np.int8)
+
+    @property
+    def keys(self) -> pa.ChunkedArray:
+        return pa.chunked_array(self._keys, pa.string())
+
+    @property
+    def values(self) -> pa.ChunkedArray:
+        return pa.chunked_array(self._values, pa.string())
+
+
+class _Gathered:
+    """The body's attribute lines sorted into groups, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.groups = [_Rows() for _ in range(len(_GROUPS) + 2)]
+        self._event_traces: list[Ints] = []
+
+    def add(self, chunk: Attributes) -> None:
+        """Sort one chunk's lines into the groups; their texts are taken out in that order (keys
+        only of the event and trace attributes, the lines the other groups are found by)."""
+        self._event_traces.append(chunk.event_traces)
+        lines = chunk.lines
+        in_event = chunk.event > 0
+        group = np.where(in_event, _EVENT_ROWS, _TRACE_ROWS).astype(np.int8)
+        for role, number in _GROUPS.items():
+            group[chunk.roles == role] = number
+        order = np.argsort(group, kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(group, minlength=len(self.groups)))))
+        owners = np.where(in_event, chunk.event, chunk.trace)[order]
+        tags = lines.tags[order]
+        values = lines.texts(lines.value_at[order])
+        keys = lines.texts(lines.key_at[order[: bounds[_TRACE_ROWS + 1]]])
+        for number, rows in enumerate(self.groups):
+            start, stop = int(bounds[number]), int(bounds[number + 1])
+            if stop > start:
+                rows.add(
+                    owners[start:stop],
+                    tags[start:stop],
+                    keys.slice(start, stop - start) if number <= _TRACE_ROWS else keys[:0],
+                    values.slice(start, stop - start),
+                )
+
+    @property
+    def event_traces(self) -> Ints:
+        """The trace number of each event."""
+        parts = self._event_traces
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def _declared(owners: Any, keys: pa.ChunkedArray, tags: Codes) -> list[TypeRow]:
+    """The distinct ``(owner, key, type)`` of attribute rows."""
+    table = pa.table({"o": owners, "k": keys, "t": pa.array(tags)})
+    distinct = table.group_by(["o", "k", "t"]).aggregate([])
+    types = _TYPES.take(distinct["t"]).to_pylist()
+    return list(zip(distinct["o"].to_pylist(), distinct["k"].to_pylist(), types, strict=True))
+
+
+def _event_types(activity: pa.ChunkedArray, rows: _Rows) -> list[TypeRow]:
+    """``event_types``: per activity the (key, type) of its events' attributes, or (None, None)."""
+    activities = pc.dictionary_encode(activity.combine_chunks())
+    names = activities.dictionary.to_pylist()
+    codes = activities.indices.to_numpy()[rows.owners - 1]
+    declared = [
+        (names[code], key, kind) for code, key, kind in _declared(codes, rows.keys, rows.tags)
+    ]
+    bare = set(names) - {row[0] for row in declared}
+    return declared + [(name, None, None) for name in sorted(bare)]
+
+
+def _object_types(rows: _Rows) -> list[TypeRow]:
+    """``object_types``: the (key, type) of the traces' attributes, or (None, None)."""
+    declared = _declared(np.zeros(len(rows.tags), np.int8), rows.keys, rows.tags)
+    return [("case", key, kind) for _, key, kind in declared] or [("case", None, None)]
+
+
+def _type_columns(rows: list[TypeRow]) -> list[pa.Array]:
+    return [pa.array([row[i] for row in rows], pa.string()) for i in range(3)]
+
+
+def _tables(body: _Gathered, traces: int, events: int, file_name: str) -> dict[str, list[Any]]:
+    """The columns (without seq) of each canonical table; raises NotFast."""
+    groups = body.groups
+    activity, stamps = groups[_GROUPS[ACTIVITY]].values, groups[_GROUPS[TIME]].values
+    if len(activity) != events or len(stamps) != events:
+        raise NotFast  # an event without concept:name or time:timestamp: lxml raises
+    names, identities = groups[_GROUPS[NAME]], groups[_GROUPS[IDENTITY]]
+    case_ids = _case_ids(traces, names.values, names.owners)
+    event_ids = _event_ids(events, identities.values, identities.owners)
+    event_rows, trace_rows = groups[_EVENT_ROWS], groups[_TRACE_ROWS]
+    return {
+        "objects": [case_ids, _constant("case", traces)],
+        "object_attributes": [
+            case_ids.take(trace_rows.owners - 1),
+            trace_rows.keys,
+            pa.array(np.zeros(len(trace_rows.tags), np.int64), _TS),  # schema.EPOCH
+            *_typed(trace_rows.tags, trace_rows.values),
+        ],
+        "events": [
+            event_ids,
+            activity,
+            pa.array(_times(stamps), _TS),
+            _constant("xes", events),
+            _constant(file_name, events),
+            pa.array(np.arange(1, events + 1)),
+        ],
+        "event_attributes": [
+            event_ids.take(event_rows.owners - 1),
+            event_rows.keys,
+            *_typed(event_rows.tags, event_rows.values),
+        ],
+        "event_objects": [
+            event_ids,
+            case_ids.take(body.event_traces - 1),
+            _constant("case", events),
+        ],
+        "event_types": _type_columns(_event_types(activity, event_rows)),
+        "object_types": _type_columns(_object_types(trace_rows)),
+    }
+
+
+def _stage(sink: TableSink, tables: dict[str, list[Any]], log_meta: tuple[str, str]) -> None:
+    """Hand the tables to ``sink`` in batches of single-chunk columns (DuckDB scans one chunk of
+    a million rows much faster than hundreds of small ones)."""
+    for name, columns in tables.items():
+        names = [f.name for f in ARROW_SCHEMAS[name] if f.name != "seq"]
+        table = pa.table(columns, names=names)
+        for start in range(0, table.num_rows, _STAGE_ROWS):
+            sink.add_arrow(name, table.slice(start, _STAGE_ROWS).combine_chunks())
     sink.add("log_meta", log_meta)
 
 
+def _read_body(path: Path, offset: int) -> dict[str, list[Any]]:
+    """The canonical tables' columns of the body from byte ``offset`` on; raises NotFast."""
+    body = Body(path, offset)
+    gathered = _Gathered()
+    for chunk in body:
+        gathered.add(chunk)
+    return _tables(gathered, body.structure.traces, body.structure.events, path.name)
+
+
 def read_xes_fast(path: Path, sink: TableSink, *, progress: Progress | None = None) -> bool:
-    """Read ``path`` into ``sink`` by the DuckDB fast path; False (nothing staged) if it does not fit.
+    """Read ``path`` into ``sink`` by the fast path; False (nothing staged) if it does not fit.
 
     Raises:
         UnsafeInputError: the file declares XML entities (checked before anything else is read).
@@ -406,8 +456,6 @@ def read_xes_fast(path: Path, sink: TableSink, *, progress: Progress | None = No
         check_file(path)
     except InputError:
         return False
-    if any(c in str(path) for c in "*?[]{}"):
-        return False  # DuckDB would read the path as a glob
     try:
         header = _header(path)
     except UnsafeInputError:
@@ -419,18 +467,11 @@ def read_xes_fast(path: Path, sink: TableSink, *, progress: Progress | None = No
     log_meta = _log_meta(path, header)
     if log_meta is None:
         return False
-    con = sink.connection
     try:
-        try:
-            _parse_lines(con, path, header.count(b"\n"))
-        except duckdb.Error:
-            return False  # invalid UTF-8, an over-long line, a stray delimiter byte, a bad gzip
-        if not _structure(con) or not _build(con):
-            return False
-        _stage(con, sink, path.name, log_meta)
-    finally:
-        for table in "late" + "d":
-            con.execute(f"DROP TABLE IF EXISTS {_P}{table}")
+        tables = _read_body(path, len(header))
+    except (NotFast, OSError, pa.ArrowException):  # Arrow: e.g. over 2 GiB of text in a chunk
+        return False
+    _stage(sink, tables, log_meta)
     if progress is not None:
         progress(path.stat().st_size)
     return True

@@ -6,10 +6,11 @@ whole input was read, so a reader that fails half-way leaves the workspace as it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from miner.errors import WorkspaceError
@@ -94,6 +95,77 @@ class TableSink:
         self.counts[table] = total
         return new
 
+    def commit_selects(
+        self,
+        selects: dict[str, str],
+        *,
+        what: str,
+        also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> dict[str, int]:
+        """Insert the rows of one query per table straight into the canonical tables, in one
+        transaction, with the checks of :meth:`commit`; returns the rows inserted per table.
+
+        Each query yields the table's columns in schema order without ``seq``, then ``ord``: for
+        sequenced tables the rows' 0-based order (dense: 0 … n-1), for the type declarations any
+        sort key. For producers whose rows already sit in a database (the ingest's stage), this
+        skips the staging copy.
+        """
+        self.flush()
+        con = self._con
+        events = selects.get("events")
+        if events is not None:
+            clash = con.execute(
+                f"SELECT s.event_id FROM ({events}) s JOIN events t USING (event_id) LIMIT 5"
+            ).fetchall()
+            if clash:
+                ids = ", ".join(repr(r[0]) for r in clash)
+                raise WorkspaceError(f"{what}: the workspace already holds events with these ids: "
+                                     f"{ids}. Importing the same data twice would double it.")
+        inserted: dict[str, int] = {}
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, sql in selects.items():
+                inserted[table] = self._insert_select_now(table, sql)
+            if also is not None:
+                also(con)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return inserted
+
+    def _insert_select_now(self, table: str, sql: str) -> int:
+        con = self._con
+        before_row = first_row(con.execute(f"SELECT count(*) FROM {table}"))
+        before = int(before_row[0]) if before_row else 0
+        if table in ("event_types", "object_types"):
+            con.execute(f"INSERT INTO {table} SELECT DISTINCT * EXCLUDE (ord) FROM ({sql}) "
+                        f"EXCEPT SELECT * FROM {table}")
+        else:
+            start = self._seq[table]
+            where = ""
+            if table == "objects":
+                where = " WHERE NOT EXISTS (SELECT 1 FROM objects t WHERE t.object_id = s.object_id)"
+            retyped = (first_row(con.execute(
+                f"SELECT s.object_id, t.object_type, s.object_type FROM ({sql}) s JOIN objects t "
+                "USING (object_id) WHERE s.object_type <> t.object_type LIMIT 1"))
+                if table == "objects" else None)
+            if retyped:
+                raise WorkspaceError(f"object {retyped[0]!r} is {retyped[1]!r} in the workspace, "
+                                     f"{retyped[2]!r} here. An object keeps one type.")
+            # by position: the query's columns are the table's in schema order, then ord
+            con.execute(f"INSERT INTO {table} SELECT s.* EXCLUDE (ord), {start} + s.ord "
+                        f"FROM ({sql}) s{where}")
+        after_row = first_row(con.execute(f"SELECT count(*) FROM {table}"))
+        after = int(after_row[0]) if after_row else 0
+        if table in self._seq:
+            self._seq[table] = self._seq[table] + (after - before if table != "objects" else 0)
+            if table == "objects":
+                top = first_row(con.execute("SELECT coalesce(max(seq) + 1, 0) FROM objects"))
+                self._seq[table] = int(top[0]) if top else 0
+        self.counts[table] += after - before
+        return after - before
+
     def flush(self, table: str | None = None) -> None:
         for name in [table] if table else list(CANONICAL_TABLES):
             rows = self._rows[name]
@@ -109,7 +181,7 @@ class TableSink:
         if name not in _UNSEQUENCED:
             start = self._seq[name]
             batch = batch.append_column(
-                schema.field("seq"), pa.array(range(start, start + batch.num_rows), pa.int64())
+                schema.field("seq"), pa.array(np.arange(start, start + batch.num_rows, dtype=np.int64))
             )
             self._seq[name] = start + batch.num_rows
         batch = batch.rename_columns(schema.names).cast(schema)
@@ -118,10 +190,13 @@ class TableSink:
         self._con.unregister("_miner_batch")
         self.counts[name] += batch.num_rows
 
-    def commit(self, *, what: str) -> None:
+    def commit(
+        self, *, what: str, also: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    ) -> None:
         """Move the staged rows into the canonical tables, refusing ids the workspace already has.
 
-        ``what`` names the input in error messages (a file path).
+        ``what`` names the input in error messages (a file path); ``also`` writes other tables in
+        the same transaction (the ingest's provenance and accounting), so both land or neither.
         """
         self.flush()
         con = self._con
@@ -166,6 +241,8 @@ class TableSink:
                     )
                 else:
                     con.execute(f"INSERT INTO {table} SELECT * FROM stage_{table}")
+            if also is not None:
+                also(con)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -85,6 +85,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> Log:
             f"{path}: cannot open as a DuckDB workspace ({exc}). Is it a DuckDB file, "
             "and is no other process writing to it?"
         ) from exc
+    con.execute("SET enable_progress_bar = false")  # miner shows its own progress, on a terminal
     if not read_only:
         for table in CANONICAL_TABLES:
             con.execute(create_table_sql(table))

@@ -1,5 +1,10 @@
 """The fast OCEL 2.0 JSON reader gives exactly the tables and the error messages of the original
-row-by-row reader (``read_ocel2_json_ijson``): every canonical table, seq and provenance included."""
+row-by-row reader (``read_ocel2_json_ijson``): every canonical table, seq and provenance included.
+
+The fast reader is two paths: the bulk path (msgspec, ``ocel2_json_bulk``) for the common documents,
+and the streaming path (ijson, column-wise) for what the bulk path leaves. ``assert_same`` runs the
+reader as it is (bulk first) and with the bulk path switched off, so both are held to the original.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import copy
 import gc
 import gzip
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +20,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+import miner.formats.ocel2_json_bulk as bulk
+import miner.formats.ocel2_json_fast as fast
 from miner.errors import InputError
 from miner.formats.ocel2_json import read_ocel2_json, read_ocel2_json_ijson, write_ocel2_json
+from miner.formats.ocel2_json_bulk import Unusual, read_ocel2_json_bulk
 from miner.formats.ocel2_json_fast import read_ocel2_json_fast
 from miner.formats.ocel2_sqlite import read_ocel2_sqlite
 from miner.model.loading import TableSink
@@ -43,17 +52,42 @@ def tables(log: Log) -> dict[str, pa.Table]:
     return result
 
 
+def streaming_only(path: Path, sink: TableSink, **kwargs: Any) -> None:
+    """The fast reader with the bulk path switched off."""
+    original = fast._read_bulk
+    fast._read_bulk = lambda *args: False  # type: ignore[assignment]
+    try:
+        read_ocel2_json_fast(path, sink, **kwargs)
+    finally:
+        fast._read_bulk = original
+
+
 def assert_same(path: Path) -> None:
-    fast, slow = tables(read(path, read_ocel2_json_fast)), tables(read(path, read_ocel2_json_ijson))
-    for table in CANONICAL_TABLES:
-        assert fast[table].num_rows == slow[table].num_rows, table
-        assert fast[table].equals(slow[table]), table
+    slow = tables(read(path, read_ocel2_json_ijson))
+    for reader in (read_ocel2_json_fast, streaming_only):
+        found = tables(read(path, reader))
+        for table in CANONICAL_TABLES:
+            assert found[table].num_rows == slow[table].num_rows, (reader, table)
+            assert found[table].equals(slow[table]), (reader, table)
+
+
+def assert_bulk_reads(path: Path) -> None:
+    """The bulk path itself reads ``path`` (it does not leave it to the streaming path)."""
+    read(path, read_ocel2_json_bulk)
 
 
 def test_read_ocel2_json_is_the_fast_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls = []
-    import miner.formats.ocel2_json_fast as fast
+    calls: list[Any] = []
+    monkeypatch.setattr(fast, "_read_bulk", lambda *args: calls.append(args) or True)
+    read_ocel2_json(tmp_path / "x.jsonocel", TableSink(connect(None).con))
+    assert len(calls) == 1
 
+
+def test_without_msgspec_the_streaming_path_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "miner.formats.ocel2_json_bulk", None)  # import fails
+    calls = []
     monkeypatch.setattr(fast, "_read", lambda *args: calls.append(args))
     read_ocel2_json(tmp_path / "x.jsonocel", TableSink(connect(None).con))
     assert len(calls) == 1
@@ -61,6 +95,7 @@ def test_read_ocel2_json_is_the_fast_path(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 @pytest.mark.parametrize("name", ["order-management.json.gz", "ocel20_example.jsonocel"])
 def test_same_tables_on_real_logs(name: str) -> None:
+    assert_bulk_reads(REAL / name)
     assert_same(REAL / name)
 
 
@@ -71,10 +106,30 @@ def test_same_tables_on_p2p_written_as_json(tmp_path: Path) -> None:
     sink.commit(what="p2p")
     path = tmp_path / "p2p.json.gz"
     write_ocel2_json(log, path)
+    assert_bulk_reads(path)
     assert_same(path)
 
 
 EXAMPLE = json.loads((REAL / "ocel20_example.jsonocel").read_text())
+
+
+def changed(change: Callable[[dict[str, Any]], None]) -> str:
+    """The example, changed, as JSON text."""
+    doc = copy.deepcopy(EXAMPLE)
+    change(doc)
+    return json.dumps(doc)
+
+
+def set_(keys: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change that sets the value at ``keys``."""
+
+    def change(doc: dict[str, Any]) -> None:
+        target = doc
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return change
 
 
 def odd_document() -> dict[str, Any]:
@@ -140,14 +195,79 @@ def test_same_tables_on_the_odd_cases(tmp_path: Path) -> None:
     assert kept == [("94.280",)]
 
 
-def test_more_events_than_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import miner.formats.ocel2_json_fast as fast
-
-    monkeypatch.setattr(fast, "_ROWS", 3)
+def test_same_tables_on_the_odd_cases_the_bulk_path_reads(tmp_path: Path) -> None:
+    doc = odd_document()
+    doc["events"][-1]["id"] = "12345"  # a number as an id is left to the streaming path
+    text = json.dumps(doc).replace("2.5", "2.50")
     path = tmp_path / "odd.jsonocel"
-    path.write_text(json.dumps(odd_document()))
+    path.write_text(text)
+    assert_bulk_reads(path)
+    assert_same(path)
+
+
+def test_more_events_than_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "_ROWS", 3)
+    monkeypatch.setattr(bulk, "BATCH", 3)
+    monkeypatch.setattr(bulk, "STAGE_ROWS", 5)
+    doc = odd_document()
+    path = tmp_path / "odd.jsonocel"
+    path.write_text(json.dumps(doc))
+    assert_same(path)
+    doc["events"][-1]["id"] = "12345"
+    path.write_text(json.dumps(doc))
+    assert_bulk_reads(path)
     assert_same(path)
     assert_same(REAL / "ocel20_example.jsonocel")
+
+
+def unusual_documents() -> dict[str, str]:
+    """Good documents outside what the bulk path reads: the streaming path reads them."""
+    cases: dict[str, tuple[list[Any], Any]] = {
+        "number as event id": (["events", 0, "id"], 7),
+        "number as object id": (["objects", 0, "id"], 8),
+        "number as objectId": (["events", 0, "relationships", 0, "objectId"], 9),
+        "number as qualifier": (["events", 0, "relationships", 0, "qualifier"], 1.50),
+    }
+    docs = {name: changed(set_(keys, value)) for name, (keys, value) in cases.items()}
+    ok = json.dumps(EXAMPLE)
+    docs["escaped top-level key"] = ok.replace('"objects":', '"\\u006fbjects":', 1)
+    docs["extra top-level key naming events"] = ok[:-1] + ', "note": "events"}'
+    docs["escape in an extra top-level key"] = ok[:-1] + ', "note": "caf\\u00e9"}'
+    return docs
+
+
+@pytest.mark.parametrize("case", sorted(unusual_documents()))
+def test_same_tables_on_what_the_bulk_path_leaves(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "unusual.jsonocel"
+    path.write_text(unusual_documents()[case])
+    with pytest.raises(Unusual):
+        read(path, read_ocel2_json_bulk)
+    assert_same(path)
+
+
+def test_the_bulk_path_keeps_numbers_lists_and_escapes(tmp_path: Path) -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    attributes = doc["events"][0]["attributes"]
+    attributes[:] = [
+        {"name": "n1", "value": 0},
+        {"name": "n2", "value": 1.5},
+        {"name": "n3", "value": True},
+        {"name": "n4", "value": 'caf\u00e9 "x"'},
+        {"name": "n5", "value": -12},
+        {"name": "n6", "value": {"b": 1.5, "a": [True, None, "x"], "b ": {}}},
+    ]
+    declared = {"n1": "integer", "n2": "string", "n3": "boolean", "n5": "float", "n6": "string"}
+    for entry in doc["eventTypes"]:
+        if entry["name"] == doc["events"][0]["type"]:
+            entry["attributes"] += [{"name": n, "type": t} for n, t in declared.items()]
+    doc["objects"][0]["attributes"][0]["value"] = [1, 1.5, "x", None]
+    doc["objects"][1]["attributes"][0]["value"] = False
+    text = json.dumps(doc).replace('"value": 0}', '"value": -0}').replace("1.5", "1.50e3")
+    text = text.replace('"value": -12', '"value": 1E2')
+    path = tmp_path / "numbers.jsonocel"
+    path.write_text(text)
+    assert_bulk_reads(path)
+    assert_same(path)
 
 
 def bad_documents() -> dict[str, str]:
@@ -161,20 +281,6 @@ def bad_documents() -> dict[str, str]:
             {"objectTypes": [], "eventTypes": [], "objects": [], "events": []}
         ),
     }
-
-    def changed(change: Callable[[dict[str, Any]], None]) -> str:
-        doc = copy.deepcopy(EXAMPLE)
-        change(doc)
-        return json.dumps(doc)
-
-    def set_(keys: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
-        def change(doc: dict[str, Any]) -> None:
-            target = doc
-            for key in keys[:-1]:
-                target = target[key]
-            target[keys[-1]] = value
-
-        return change
 
     cases: dict[str, tuple[list[Any], Any]] = {
         "bad time": (["events", 0, "time"], "9th of January"),
@@ -281,3 +387,63 @@ def test_same_tables_whatever_the_key_order(tmp_path: Path, case: str) -> None:
     path.write_text(key_order_documents()[case])
     assert_same(path)
     assert gc.isenabled()
+
+
+def test_a_staging_failure_on_the_worker_is_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any) -> None:
+        raise RuntimeError("no space left")
+
+    monkeypatch.setattr(TableSink, "add_arrow", fail)
+    with pytest.raises(RuntimeError, match="no space left"):
+        read(REAL / "ocel20_example.jsonocel", read_ocel2_json_fast)
+
+
+LEXICAL = {
+    "overlong utf-8": b'"\xc0\xaf"',
+    "invalid utf-8": b'"\xff\xfe"',
+    "raw utf-8": '"caf\u00e9 \U0001f600"'.encode(),
+    "escaped pair": b'"\\ud83d\\ude00"',
+    "lone surrogate": b'"\\ud800"',
+    "control character": b'"a\x01b"',
+    "huge exponent": b"1e99999",
+    "deep nesting": b"[" * 1100 + b"]" * 1100,
+}
+
+
+@pytest.mark.parametrize("spot", ["an unknown key", "an attribute value"])
+@pytest.mark.parametrize("case", sorted(LEXICAL))
+def test_same_outcome_on_lexical_edge_cases(tmp_path: Path, case: str, spot: str) -> None:
+    """msgspec checks less than ijson where it skips (UTF-8, nesting depth): what it would let
+    through goes to the streaming path, so the outcome is the original reader's."""
+    text = json.dumps(EXAMPLE).encode()
+    events = text.index(b'"events"')
+    if spot == "an unknown key":
+        at, inserted = text.index(b'"relationships"', events), b'"note": %s, '
+    else:
+        at = text.index(b'"attributes": [', events) + len(b'"attributes": [')
+        inserted = b'{"name": "note", "value": %s}, '
+    path = tmp_path / "lexical.jsonocel"
+    path.write_bytes(text[:at] + inserted.replace(b"%s", LEXICAL[case]) + text[at:])
+    outcomes = []
+    for reader in (read_ocel2_json_fast, read_ocel2_json_ijson):
+        try:
+            outcomes.append(("ok", tables(read(path, reader))))
+        except (InputError, UnicodeDecodeError, RecursionError) as exc:  # as the original raises
+            outcomes.append(("error", f"{type(exc).__name__}: {exc}"))
+    (kind, fast_outcome), (kind_slow, slow_outcome) = outcomes
+    assert kind == kind_slow, (fast_outcome, slow_outcome)
+    if kind == "error":
+        assert fast_outcome == slow_outcome
+    else:
+        assert all(fast_outcome[t].equals(slow_outcome[t]) for t in CANONICAL_TABLES)
+
+
+@pytest.mark.parametrize("name", ["order-management.json.gz", "ocel20_example.jsonocel"])
+def test_documents_over_the_bulk_limit_stream(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory beyond the tables stays bounded: a document over the limit is left to the streaming
+    path, with the same tables."""
+    assert bulk._document_size(REAL / name) > 1000
+    monkeypatch.setattr(bulk, "BULK_LIMIT", 1000)
+    with pytest.raises(Unusual, match="streamed instead"):
+        read(REAL / name, read_ocel2_json_bulk)
+    assert_same(REAL / name)

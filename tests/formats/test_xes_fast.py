@@ -1,12 +1,16 @@
-"""The DuckDB fast path of the XES reader gives exactly the lxml reader's tables, or falls back."""
+"""The fast path of the XES reader gives exactly the lxml reader's tables, or falls back."""
 
 from __future__ import annotations
 
 import gzip
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from miner.errors import InputError
 from miner.formats.xes_fast import fits_fast_path, read_xes_fast
@@ -314,3 +318,345 @@ def test_invalid_utf8_falls_back(tmp_path: Path) -> None:
     path.write_bytes(text.encode().replace(b'value="X"', b'value="\xe9"'))
     assert not fits_fast_path(path)
     assert error_of(path, fast=True) == error_of(path, fast=False)
+
+
+# -- the numpy scanner: chunking, gzip members, layouts, values ----------------------------------
+
+
+@pytest.mark.parametrize("chunk", [61, 4096])
+@pytest.mark.parametrize("name", ["running-example.xes", "roadtraffic100traces.xes"])
+def test_tiny_chunks_give_identical_tables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunk: int, name: str
+) -> None:
+    # Lines, events and traces then straddle chunk boundaries (61 bytes is shorter than most lines).
+    monkeypatch.setattr("miner.formats.xes_scan.CHUNK", chunk)
+    assert_identical(REAL / name, fast_path=True)
+    packed = tmp_path / (name + ".gz")
+    packed.write_bytes(gzip.compress((REAL / name).read_bytes()))
+    assert_identical(packed, fast_path=True)
+
+
+def test_gzip_members_padding_and_truncation(tmp_path: Path) -> None:
+    text = xes(
+        trace("c1", event("a", "2024-03-01T09:00:00Z")),
+        trace("c2", event("b", "2024-03-02T09:00:00Z")),
+    )
+    half = len(text) // 2
+    members = tmp_path / "members.xes.gz"
+    members.write_bytes(gzip.compress(text[:half].encode()) + gzip.compress(text[half:].encode()))
+    assert_identical(members, fast_path=True)
+    padded = tmp_path / "padded.xes.gz"  # the gzip module skips zero padding; lxml's read decides
+    padded.write_bytes(gzip.compress(text.encode()) + b"\0" * 16)
+    assert not fits_fast_path(padded)
+    assert_identical(padded, fast_path=False)
+    cut = tmp_path / "cut.xes.gz"  # lxml's error for it: test_xes.py::test_truncated_gzip
+    cut.write_bytes(gzip.compress(text.encode())[:-12])
+    assert not fits_fast_path(cut)
+
+
+def test_other_layouts_take_the_fast_path(tmp_path: Path) -> None:
+    body = xes(
+        trace(
+            "c1",
+            event("a", "2024-03-01T09:00:00Z", '<string key="org:resource" value="Zoë 日本"/>'),
+            event("b", "2024-03-01T10:00:00Z", '<string key="" value=""/>'),
+        ),
+        trace("c2", event("c", "2024-03-01T11:00:00Z")),
+    )
+    lines = body.splitlines()
+    variants = {
+        "spaces.xes": "\n".join(line.replace("\t", "    ") for line in lines),
+        "deep.xes": "\n".join(line.replace("\t", "      ") for line in lines),  # indents > 8
+        "mixed.xes": "\n".join(line.replace("\t", " \t") for line in lines),
+        "flat.xes": "\n".join(line.lstrip() for line in lines),
+        "trailing.xes": "\n".join(line + " \t" for line in lines),
+        "blank.xes": "\n\n \t\n".join(lines),
+        "crlf-blank.xes": "\r\n\r\n".join(lines),
+        "no-newline.xes": body.rstrip("\n"),
+    }
+    for name, text in variants.items():
+        assert_identical(write(tmp_path, name, text), fast_path=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a<b",  # '<' is not allowed in an attribute value
+        "a\x01b",  # nor a control character
+        "a\ufffeb",
+        "a\rb",  # a lone CR becomes a space in XML; left to lxml
+        "&#65;",
+        "&nbsp;",
+    ],
+)
+def test_values_lxml_rejects_or_rewrites_fall_back(tmp_path: Path, value: str) -> None:
+    text = xes(
+        trace("c1", event("a", "2024-03-01T09:00:00Z", f'<string key="k" value="{value}"/>'))
+    )
+    path = tmp_path / "odd.xes"
+    path.write_bytes(text.encode())
+    assert not fits_fast_path(path)
+    try:
+        load(path, fast=False)
+    except InputError:
+        assert error_of(path, fast=True) == error_of(path, fast=False)
+    else:
+        assert_identical(path, fast_path=False)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "fast"),
+    [
+        ("2024-03-01T09:00:00Z", True),
+        ("2024-03-01T09:00:00.1+05:45", True),
+        ("2024-03-01T09:00:00.123456-12:00", True),
+        ("2024-03-01T09:00:00", True),  # no zone: UTC
+        ("2024-03-01T09:00:00.5", True),
+        ("2024-03-01 09:00:00+01:00", True),  # space separator
+        ("2024-03-01T09:00+01:00", True),  # no seconds
+        ("1969-12-31T23:59:59.999999Z", True),
+        ("2024-03-01T09:00:00+0100", False),  # zones without a colon are left to lxml
+        ("2024-03-01T09:00:00+01", False),
+    ],
+)
+def test_time_formats_give_identical_times(tmp_path: Path, stamp: str, fast: bool) -> None:
+    text = xes(
+        trace("c1", event("a", stamp, f'<date key="due" value="{stamp}"/>')),
+        trace("c2", event("b", "2024-03-01T09:00:00Z")),
+    )
+    assert_identical(write(tmp_path, "times.xes", text), fast_path=fast)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-03-01T09:00:00.1234567Z",  # Python truncates 7 digits, Arrow refuses them
+        "2024-03-01T09:00:00,5Z",
+        "2024-03-01",
+        "2024-02-30T09:00:00Z",
+        "20240301T090000Z",
+    ],
+)
+def test_time_formats_arrow_does_not_read_fall_back(tmp_path: Path, stamp: str) -> None:
+    text = xes(
+        trace("c1", event("a", "2024-03-01T09:00:00Z", f'<date key="due" value="{stamp}"/>'))
+    )
+    path = write(tmp_path, "times.xes", text)
+    assert not fits_fast_path(path)
+    try:
+        load(path, fast=False)
+    except InputError:
+        assert error_of(path, fast=True) == error_of(path, fast=False)
+    else:
+        assert_identical(path, fast_path=False)
+
+
+def test_numbers_and_booleans(tmp_path: Path) -> None:
+    extra = [
+        '<int key="i1" value="+5"/>',
+        '<int key="i2" value="007"/>',
+        '<int key="i3" value="-9223372036854775808"/>',
+        '<float key="f1" value="1."/>',
+        '<float key="f2" value=".5"/>',
+        '<float key="f3" value="-0"/>',
+        '<float key="f4" value="1e400"/>',
+        '<float key="f5" value="4.9e-324"/>',
+        '<boolean key="b1" value="True"/>',
+        '<boolean key="b2" value="0"/>',
+        '<id key="ref" value="x-1"/>',
+    ]
+    text = xes(
+        trace(
+            "c1",
+            event("a", "2024-03-01T09:00:00Z", *extra),
+            extra=('<float key="t" value="2.5"/>',),
+        )
+    )
+    assert_identical(write(tmp_path, "numbers.xes", text), fast_path=True)
+    for bad in (
+        '<int key="i" value="1_000"/>',
+        '<float key="f" value="nan"/>',
+        '<int key="i" value="9223372036854775808"/>',
+    ):
+        odd = xes(trace("c1", event("a", "2024-03-01T09:00:00Z", bad)))
+        assert not fits_fast_path(write(tmp_path, "odd.xes", odd))
+
+
+def test_identities_empty_traces_and_generated_names(tmp_path: Path) -> None:
+    text = xes(
+        trace(
+            "c1",
+            event("a", "2024-03-01T09:00:00Z", '<id key="identity:id" value="x1"/>'),
+            event("b", "2024-03-01T10:00:00Z"),
+        ),
+        "\t<trace>\n\t</trace>\n",  # a trace without events or attributes
+        trace(
+            None,
+            event(
+                "c",
+                "2024-03-01T11:00:00Z",
+                '<id key="identity:id" value="x3"/>',
+                '<id key="identity:id" value="second"/>',
+            ),
+        ),
+    )
+    log = assert_identical(write(tmp_path, "ids.xes", text), fast_path=True)
+    assert log.count("objects") == 3
+    clash = xes(
+        trace("trace-2", event("a", "2024-03-01T09:00:00Z")),
+        trace(None, event("b", "2024-03-01T09:00:00Z")),
+    )
+    path = write(tmp_path, "clash.xes", clash)
+    assert not fits_fast_path(path)
+    assert error_of(path, fast=True) == error_of(path, fast=False)
+    twice = xes(
+        trace(
+            "c1",
+            event("a", "2024-03-01T09:00:00Z", '<id key="identity:id" value="x"/>'),
+            event("b", "2024-03-01T09:00:00Z", '<id key="identity:id" value="x"/>'),
+        )
+    )
+    path = write(tmp_path, "twice.xes", twice)
+    assert not fits_fast_path(path)
+    assert_identical(path, fast_path=False)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t.replace("</log>\n", "</log>\n<!-- end -->\n"),  # something after </log>
+        lambda t: t.replace(
+            '\t\t\t<string key="concept:name" value="b"/>',
+            '\t\t\t<string key="concept:name" value="b"/><int key="n" value="1"/>',
+        ),
+        lambda t: t.replace(
+            '<string key="concept:name" value="b"/>', '<string key="concept:name"/>'
+        ),
+        lambda t: t.replace("\t\t<event>", "\t\t<event >", 1),
+        lambda t: t.replace(
+            '<string key="concept:name" value="b"/>', '<strings key="concept:name" value="b"/>'
+        ),
+        lambda t: t.replace("\t</trace>\n", '\t</trace>\n\t<string key="between" value="x"/>\n', 1),
+        lambda t: t.replace("\t<trace>", "\t<trace/>\n\t<trace>", 1),
+    ],
+)
+def test_more_shapes_fall_back_to_lxml(tmp_path: Path, mutate: object) -> None:
+    text = xes(trace("c1", event("a", "2024-03-01T09:00:00"), event("b", "2024-03-01T10:00:00")))
+    path = write(tmp_path, "odd.xes", mutate(text))  # type: ignore[operator]
+    assert not fits_fast_path(path)
+    slow_error = None
+    try:
+        load(path, fast=False)
+    except InputError as exc:
+        slow_error = str(exc)
+    if slow_error is not None:
+        assert error_of(path, fast=True) == slow_error
+    else:
+        assert_identical(path, fast_path=False)
+
+
+# -- differential: random layouts and values, fast path against lxml ---------------------------
+
+_PIECES = [
+    "a",
+    "Z",
+    "9",
+    " ",
+    "\t",
+    "é",
+    "日",
+    "&amp;",
+    "&lt;",
+    "&",
+    "<",
+    ">",
+    "'",
+    "\x01",
+    "&#38;",
+]
+_VALUES = st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)
+_TYPED = st.sampled_from(
+    [
+        ("int", "-12"),
+        ("int", "+3"),
+        ("int", "1.5"),
+        ("float", "2.5e3"),
+        ("float", "x"),
+        ("boolean", "true"),
+        ("boolean", "yes"),
+        ("date", "2024-03-01T09:00:00.5+02:00"),
+        ("date", "2024-03-01T09:00:00"),
+        ("date", "2024-02-30T09:00:00Z"),
+        ("id", "x-1"),
+    ]
+)
+
+
+@st.composite
+def _attribute(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        tag, value = draw(_TYPED)
+    else:
+        tag, value = "string", draw(_VALUES)
+    key = draw(
+        st.sampled_from(["concept:name", "time:timestamp", "identity:id", "org:resource", "k&amp;"])
+    )
+    if draw(st.integers(0, 5)) == 0:  # another layout: value first, single quotes, spaces
+        return f"<{tag} value='{value}'  key='{key}' />"
+    return f'<{tag} key="{key}" value="{value}"/>'
+
+
+@st.composite
+def _log(draw: st.DrawFn) -> str:
+    indent = draw(st.sampled_from(["\t", "  ", "", " \t"]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = []
+    for t in range(draw(st.integers(1, 3))):
+        lines.append(indent + "<trace>")
+        if draw(st.booleans()):
+            lines.append(
+                indent * 2
+                + f'<string key="concept:name" value="{draw(st.sampled_from(["c1", "c2", "trace-2"]))}"/>'
+            )
+        for _ in range(draw(st.integers(0, 2))):
+            lines.append(indent * 2 + "<event>")
+            if draw(st.integers(0, 9)):
+                lines.append(indent * 3 + f'<string key="concept:name" value="a{t}"/>')
+            if draw(st.integers(0, 9)):
+                lines.append(
+                    indent * 3
+                    + '<date key="time:timestamp" value="2024-03-01T09:00:00.000+01:00"/>'
+                )
+            lines += [indent * 3 + draw(_attribute()) for _ in range(draw(st.integers(0, 3)))]
+            lines.append(indent * 2 + "</event>")
+        lines.append(indent + "</trace>")
+    lines.append("</log>")
+    body = newline.join(lines) + newline
+    if draw(st.integers(0, 9)) == 0:  # a random cut or a stray line
+        at = draw(st.integers(0, len(body)))
+        body = (
+            body[:at] + draw(st.sampled_from(["", "<!-- x -->\n", "\n\n", "<event>\n"])) + body[at:]
+        )
+    return HEADER + body
+
+
+def _outcome(path: Path, *, fast: bool) -> tuple[str, Any]:
+    try:
+        return "tables", load(path, fast=fast)
+    except InputError as error:
+        return "error", str(error)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_log())
+def test_random_logs_read_as_lxml_reads_them(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random.xes"
+        path.write_bytes(text.encode("utf-8"))
+        fast, slow = _outcome(path, fast=True), _outcome(path, fast=False)
+        assert fast[0] == slow[0]
+        if fast[0] == "error":
+            assert fast[1] == slow[1]
+            return
+        for table in CANONICAL_TABLES:
+            assert multiset(fast[1][0], table).equals(multiset(slow[1][0], table)), table
