@@ -1,15 +1,28 @@
-"""Shared fixtures: the real logs beside the project, and pm4py as the oracle."""
+"""Shared fixtures: the real logs beside the project, pm4py as the oracle, the simulated default year
+(one run per session), that year ingested (``ingested_year``) and a throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import miner
+from miner.ingest import IngestSummary, PseudonymKey, ingest
+from miner.model.log import connect
+from miner.simulation import SimulationResult, simulate
 
 REALLOGS = Path(__file__).resolve().parents[1].parent / "shared" / "reallogs"
 
@@ -37,3 +50,118 @@ SEPSIS_MAPPING = miner.ColumnMapping(
     delimiter=";",
     timezone="Europe/Amsterdam",
 )
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
+    """The default scenario (2021, one year), seed 1, simulated once per test session."""
+    return simulate("default", seed=1, out=tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture(scope="session")
+def short_run(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
+    """Two weeks of the default scenario, seed 1."""
+    return simulate("default", seed=1, years=0.04, out=tmp_path_factory.mktemp("short"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A throwaway PostgreSQL server in a temp dir, run as the ``postgres`` user; stopped at the end.
+
+    Skips only when the Debian PostgreSQL binaries are absent (CI installs package ``postgresql``).
+    """
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL server binaries not installed (/usr/lib/postgresql/*/bin/initdb)")
+    bindir = Path(found[-1]).parent
+    data = Path(tempfile.mkdtemp(prefix="miner-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-o",
+            opts,
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [
+                *as_postgres,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data / "db"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+#: The test key (never a real one). Re-identification in the tests uses it as an auditor would.
+KEY = PseudonymKey(b"miner-tests-pseudonym-key-0001")
+#: A fixed "now", so time_in_future does not depend on when the tests run.
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A workspace made by ingesting one simulated run, with its summary and the run."""
+
+    workspace: Path
+    summary: IngestSummary
+    run: SimulationResult
+
+
+def ingest_run(run: SimulationResult, workspace: Path) -> Ingested:
+    log = connect(workspace)
+    try:
+        summary = ingest(log, [run.out], key=KEY, as_of=AS_OF)
+    finally:
+        log.close()
+    return Ingested(workspace, summary, run)
+
+
+@pytest.fixture(scope="session")
+def ingested_year(default_run: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> Ingested:
+    """The default year, all partners, ingested with the shipped mappings."""
+    return ingest_run(default_run, tmp_path_factory.mktemp("ingest") / "year.duckdb")
