@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import miner
+from miner.analysis.cli import register as register_analyze
 from miner.errors import MinerError
+from miner.ingest.cli import register as register_ingest
 from miner.model.filters import AttributeFilter, Filter, TimeWindow
 from miner.simulation.cli import register as register_simulate
 
@@ -211,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     variants.set_defaults(func=cmd_variants)
 
     register_simulate(commands)
+    register_ingest(commands)
+    register_analyze(commands)
     return parser
 
 
