@@ -57,15 +57,29 @@ def open_binary(path: Path, progress: Progress | None = None) -> IO[bytes]:
     # The caller owns and closes the stream this returns.
     raw: IO[bytes] = io.BufferedReader(_CountingReader(open(path, "rb"), progress), 1 << 20)  # noqa: SIM115
     if path.suffix == ".gz":
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+        stream: IO[bytes] = _OwningGzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         try:
             head = stream.peek(1) if hasattr(stream, "peek") else b"x"
         except (OSError, EOFError, zlib.error) as exc:
+            stream.close()
             raise InputError(f"{path}: not a readable gzip file ({exc}).") from exc
         if not head:
+            stream.close()
             raise InputError(f"{path}: the compressed file holds no data.")
         return stream
     return raw
+
+
+class _OwningGzipFile(gzip.GzipFile):
+    """A GzipFile that also closes the file it reads from (``GzipFile`` leaves a ``fileobj`` open)."""
+
+    def close(self) -> None:
+        inner = self.fileobj
+        try:
+            super().close()
+        finally:
+            if inner is not None:
+                inner.close()
 
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
