@@ -78,7 +78,7 @@ class _OwningGzipFile(gzip.GzipFile):
         try:
             super().close()
         finally:
-            if inner is not None:
+            if isinstance(inner, io.IOBase):
                 inner.close()
 
 
