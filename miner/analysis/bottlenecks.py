@@ -33,6 +33,21 @@ without a period, from the first to the last event of the journey):
   intervals that end in the period; **ratio** = L / (λW). It is close to 1 for a step in a steady
   state whose W is short compared with the period; a queue that grows or shrinks over the period,
   or that began before it, does not satisfy it.
+* **Capacity view** (:class:`CapacityStep`), per step, over the local days of the period: a step's
+  *completions* on a day are its occurrences that day (the ends of its waits); an *active day* is a
+  day with at least one (a step done on working days only has about 250, one recorded in a weekly
+  batch about 52). The **ceiling per day** is the 95th percentile of the completions on active days
+  (a robust maximum); **at the ceiling**: an active day with completions >= 95 % of it. The
+  **queue** on a day is the waiting stock in front of the step at the end of the day (the waits
+  ``[a, b)`` with ``date(a) <= day < date(b)``, as :func:`miner.analysis.stock.stock`): work left
+  over after the day's completions. A step is **capacity-bound** when, on its active days, the
+  median completions reach 90 % of the ceiling (a typical day runs at the ceiling) **and** work is
+  left waiting at the end of at least half of them. A demand-driven step fails the first test (its
+  completions vary with arrivals, so the median lies well below the 95th percentile unless the
+  volume is a few hundred a day), a step merely paced by a capacity before it (the I&R steps after
+  A02) fails the second (nobody waits for it). The **ceiling per week** is the daily ceiling times
+  the median number of active days in the weeks wholly inside the period: the weekly capacity the
+  daily ceiling implies.
 """
 
 from __future__ import annotations
@@ -42,7 +57,7 @@ from typing import Any
 
 from miner.analysis._result import SCHEMA_VERSION
 from miner.analysis.period import Period
-from miner.analysis.stock import DAY_US, create_intervals, span
+from miner.analysis.stock import DAY_US, EPOCH, Span, create_intervals, span
 from miner.model.log import Log, first_row
 
 
@@ -95,6 +110,36 @@ class LittleCheck:
 
 
 @dataclass(frozen=True)
+class CapacityStep:
+    """The capacity view of one step (module docstring): ``rank`` is its rank by waiting days
+    (:attr:`Bottlenecks.steps`); ``active_days`` the days with a completion; ``ceiling_per_day``
+    and ``median_per_day`` over those; ``share_of_days_at_ceiling`` of them;
+    ``days_with_queue_share``: the share of them with work left waiting at the day's end;
+    ``ceiling_per_week`` the weekly capacity the daily ceiling implies; ``median_per_week`` the
+    median completions of the weeks wholly in the period; ``bound``: capacity-bound."""
+
+    activity: str
+    activity_id: str
+    rank: int
+    active_days: int
+    ceiling_per_day: float
+    median_per_day: float
+    share_of_days_at_ceiling: float
+    days_with_queue_share: float
+    ceiling_per_week: float
+    median_per_week: float | None
+    bound: bool
+
+
+#: capacity-bound: median completions on active days >= this share of the ceiling ...
+BOUND_MEDIAN_SHARE = 0.9
+#: ... and work waiting at the end of at least this share of the active days
+BOUND_QUEUE_SHARE = 0.5
+#: a day is at the ceiling when its completions reach this share of it
+AT_CEILING = 0.95
+
+
+@dataclass(frozen=True)
 class Bottlenecks:
     """Waiting per step, ranked (``steps``, rank 1 first), weekly flows and Little's-law checks.
 
@@ -108,6 +153,7 @@ class Bottlenecks:
     steps: tuple[StepWait, ...]
     weekly: tuple[WeekFlow, ...]
     little: tuple[LittleCheck, ...]
+    capacity: tuple[CapacityStep, ...] = ()
 
     @property
     def ranking(self) -> tuple[str, ...]:
@@ -121,6 +167,13 @@ class Bottlenecks:
                 return s
         raise KeyError(activity_or_id)
 
+    def capacity_of(self, activity_or_id: str) -> CapacityStep:
+        """The capacity view of one step by label or catalogue id."""
+        for c in self.capacity:
+            if activity_or_id in (c.activity, c.activity_id):
+                return c
+        raise KeyError(activity_or_id)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
@@ -132,6 +185,7 @@ class Bottlenecks:
             "steps": [asdict(s) for s in self.steps],
             "weekly": [[w.week, w.activity, w.arrivals, w.completions] for w in self.weekly],
             "little": [asdict(c) for c in self.little],
+            "capacity": [asdict(c) for c in self.capacity],
         }
 
     @classmethod
@@ -145,6 +199,7 @@ class Bottlenecks:
             weekly=tuple(WeekFlow(str(w[0]), str(w[1]), int(w[2]), int(w[3]))
                          for w in d["weekly"]),
             little=tuple(LittleCheck(**c) for c in d["little"]),
+            capacity=tuple(CapacityStep(**c) for c in d.get("capacity", ())),
         )
 
 
@@ -258,4 +313,63 @@ def _compute(log: Log, period: Period | None) -> Bottlenecks:
         steps=tuple(steps),
         weekly=tuple(WeekFlow(str(k), str(a), int(x), int(y)) for k, a, x, y in weekly),
         little=tuple(little),
+        capacity=_capacity(log, w, {s.activity: s.rank for s in steps}),
     )
+
+
+def _capacity(log: Log, w: Span, ranks: dict[str, int]) -> tuple[CapacityStep, ...]:
+    """The capacity view of every step with a completion in the window (module docstring)."""
+    first, last = (d.toordinal() - EPOCH.toordinal() for d in (w.first_day, w.last_day))
+    rows = log.con.execute(f"""
+        WITH iv AS (SELECT activity, any_value(activity_id) OVER (PARTITION BY activity) AS id,
+                           {w.day_sql('a')} AS da, {w.day_sql('b')} AS db FROM step_waits),
+        deltas AS (
+            SELECT activity, id, da AS day, 1 AS delta, 0 AS done FROM iv
+            UNION ALL SELECT activity, id, db, -1, 1 FROM iv),
+        clamped AS (
+            SELECT activity, id, greatest(day, {first}) AS day, sum(delta) AS delta,
+                   sum(done) FILTER (WHERE day >= {first}) AS done
+            FROM deltas WHERE day <= {last} GROUP BY ALL),
+        grid AS (
+            SELECT k.activity, k.id, d.day, coalesce(c.delta, 0) AS delta,
+                   coalesce(c.done, 0) AS done
+            FROM (SELECT DISTINCT activity, id FROM clamped) k
+            CROSS JOIN range({first}, {last} + 1) d(day)
+            LEFT JOIN clamped c ON c.activity = k.activity AND c.day = d.day),
+        counted AS (
+            SELECT activity, id, day, done,
+                   sum(delta) OVER (PARTITION BY activity ORDER BY day) AS queue FROM grid)
+        SELECT activity, any_value(id), list(done ORDER BY day), list(queue ORDER BY day)
+        FROM counted GROUP BY activity HAVING sum(done) > 0 ORDER BY activity
+    """).fetchall()
+    # ISO weeks wholly inside the window: seven consecutive days from a Monday (day 0 = Thursday)
+    monday = first + (-(first + 3)) % 7
+    weeks = [(s - first, s - first + 7) for s in range(monday, last - 5, 7)]
+    out = []
+    for activity, activity_id, done, queue in rows:
+        active = [(int(n), int(q)) for n, q in zip(done, queue) if n > 0]
+        counts = sorted(n for n, _ in active)
+        ceiling = _quantile(counts, 0.95)
+        median = _quantile(counts, 0.5)
+        per_week = [sum(int(n) for n in done[a:b]) for a, b in weeks]
+        active_per_week = [sum(1 for n in done[a:b] if n > 0) for a, b in weeks]
+        queued = sum(1 for _, q in active if q > 0) / len(active)
+        out.append(CapacityStep(
+            activity=activity, activity_id=activity_id, rank=ranks.get(activity, 0),
+            active_days=len(active), ceiling_per_day=ceiling, median_per_day=median,
+            share_of_days_at_ceiling=sum(1 for n in counts if n >= AT_CEILING * ceiling)
+            / len(counts),
+            days_with_queue_share=queued,
+            ceiling_per_week=ceiling * (_quantile(sorted(active_per_week), 0.5)
+                                        if weeks else 7.0),
+            median_per_week=_quantile(sorted(per_week), 0.5) if weeks else None,
+            bound=median >= BOUND_MEDIAN_SHARE * ceiling and queued >= BOUND_QUEUE_SHARE))
+    return tuple(sorted(out, key=lambda c: (c.rank or len(ranks) + 1, c.activity)))
+
+
+def _quantile(ordered: list[int], q: float) -> float:
+    """The ``q`` quantile of sorted numbers, linear interpolation (numpy's default)."""
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))

@@ -12,6 +12,7 @@ queues              distance from first-in-first-out, who overtakes whom
 no_shows            hearings planned but not held, re-planning
 registration_lag    how late a second system records the same fact
 measures            before/after effect of each measure in ``miner/data/measures.toml``
+basics              DFG, variants and case durations of the foreigners, per segment
 =================== ====================================================================
 
 Results first (ARCHITECTURE.md §6): a report renders from the saved JSON, without the workspace.
@@ -23,15 +24,19 @@ import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miner.analysis.period import Period
 from miner.errors import UnknownNameError
 from miner.model.log import Log
 
+if TYPE_CHECKING:
+    from miner.analysis.basics import Segment
+
 SCHEMA_VERSION = 1
 
-#: name → "module:function" (imported when run); each takes ``(log, *, period=...)``.
+#: name → "module:function" (imported when run); each takes ``(log, *, period=...)``; ``basics``
+#: also takes the ``segment`` (:class:`miner.analysis.basics.Segment`).
 ANALYSES: dict[str, str] = {
     "duplicates": "miner.analysis.duplicates:duplicate_work",
     "handoffs": "miner.analysis.handoffs:handoffs",
@@ -42,7 +47,10 @@ ANALYSES: dict[str, str] = {
     "no_shows": "miner.analysis.noshows:no_shows",
     "registration_lag": "miner.analysis.lag:registration_lag",
     "measures": "miner.analysis.chain:all_measures",
+    "basics": "miner.analysis.basics:basics",
 }
+#: the analyses that take a segment
+SEGMENTED = frozenset({"basics"})
 
 
 def _function(name: str) -> Callable[..., Any]:
@@ -106,8 +114,9 @@ class ChainAnalysis:
 
 
 def analyze(log: Log, *, period: Period | str | None = None,
-            only: Sequence[str] | None = None) -> ChainAnalysis:
-    """Run the chain analyses (all, or ``only`` these names) on a workspace made by ingest."""
+            only: Sequence[str] | None = None, segment: Segment | None = None) -> ChainAnalysis:
+    """Run the chain analyses (all, or ``only`` these names) on a workspace made by ingest.
+    ``segment`` restricts the analyses of :data:`SEGMENTED` (``basics``); the others ignore it."""
     if isinstance(period, str):
         period = Period.parse(period)
     names = list(only) if only else list(ANALYSES)
@@ -118,6 +127,7 @@ def analyze(log: Log, *, period: Period | str | None = None,
     seconds: dict[str, float] = {}
     for name in names:
         started = time.perf_counter()
-        results[name] = _function(name)(log, period=period)
+        extra = {"segment": segment} if name in SEGMENTED and segment is not None else {}
+        results[name] = _function(name)(log, period=period, **extra)
         seconds[name] = round(time.perf_counter() - started, 3)
     return ChainAnalysis(period.label if period else None, results, seconds)

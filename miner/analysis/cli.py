@@ -27,21 +27,40 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--only", action="append", choices=sorted(ANALYSES), metavar="NAME",
                         help=f"run only this analysis (repeatable): {', '.join(sorted(ANALYSES))}")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write all results as JSON")
+    segment = parser.add_argument_group(
+        "segment (basics only)",
+        "restrict the basics (DFG, variants, case durations) to a part of the chain; each option "
+        "is repeatable (any of the values), options combine (all must hold); see "
+        "docs/analyses/basics.md")
+    segment.add_argument("--spoor", action="append", metavar="S",
+                         help="the foreigners in this spoor (e.g. 'Spoor 1', HASA)")
+    segment.add_argument("--location", action="append", metavar="L",
+                         help="the foreigners with an event at this location (e.g. 'pol Almere')")
+    segment.add_argument("--nationality-group", action="append", metavar="N",
+                         help="the foreigners of this nationality (ISO-3, ISO-2 or Dutch name)")
+    segment.add_argument("--partner", action="append", metavar="P",
+                         help="only the events recorded by this partner (IND, COA, …)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``miner analyze``; returns the exit code."""
-    from miner.analysis.chain import analyze
+    from miner.analysis.basics import Segment
+    from miner.analysis.chain import SEGMENTED, analyze
     from miner.analysis.period import Period
     from miner.model.log import connect
     from miner.progress import spinner
 
     period = Period.parse(args.period) if args.period else None
+    fields = {k: getattr(args, k) for k in ("spoor", "location", "nationality_group", "partner")}
+    segment = Segment(**{k: tuple(v) if v else None for k, v in fields.items()})
+    if not segment.empty:
+        print(f"segment applies to {', '.join(sorted(SEGMENTED))} only")
     log = connect(args.workspace, read_only=True)
     try:
         with spinner("analysing"):
-            result = analyze(log, period=period, only=args.only)
+            result = analyze(log, period=period, only=args.only,
+                             segment=None if segment.empty else segment)
     finally:
         log.close()
     data = result.to_dict()

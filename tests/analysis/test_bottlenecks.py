@@ -335,3 +335,71 @@ def test_unknown_grouping_is_refused() -> None:
             stock(log, by="nationality")  # type: ignore[arg-type]
     finally:
         log.close()
+
+
+@pytest.mark.slow
+def test_planted_capacities_are_capacity_bound_at_their_ceiling(
+    result: Bottlenecks, scenario: dict[str, Any]
+) -> None:
+    """The capacity view (docs/analyses/bottlenecks.md): each planted capacity is flagged, with a
+    ceiling within 5 % of the scenario's figure in the unit the capacity works in."""
+    aanmeld = scenario["aanmeld"]
+    housing = scenario["gemeenten"]["housing_per_week"]
+    planted = {
+        # gemeenten: 170 offers a week, 34 each working day (the U02 follows the offer)
+        "U02": ("ceiling_per_week", housing),
+        # IND AA planning: 54 starts a working day, planned in one weekly run (R03)
+        "R03": ("ceiling_per_week", 5 * scenario["aa"]["starts_per_workday"]),
+        # Politie I&R: 30 + 30 a day, every day
+        "A02": ("ceiling_per_day", sum(aanmeld["ir_quota"].values())),
+        # IND aanmeldgehoor: 60 + 60 a working day (A13 is recorded just before the hearing)
+        "A14": ("ceiling_per_day", sum(aanmeld["hearing_capacity"].values())),
+        "A13": ("ceiling_per_day", sum(aanmeld["hearing_capacity"].values())),
+    }
+    for step_id, (unit, capacity) in planted.items():
+        c = result.capacity_of(step_id)
+        assert c.bound, c
+        assert getattr(c, unit) == pytest.approx(capacity, rel=0.05), c
+        assert getattr(c, unit) <= capacity, c
+    assert result.capacity_of("U02").ceiling_per_day == housing / 5
+    assert result.capacity_of("R03").active_days == 52  # one planning run a week
+    # the AA days are paced by the same planning capacity: 54 a working day
+    assert result.capacity_of("P02").ceiling_per_day == scenario["aa"]["starts_per_workday"]
+
+
+@pytest.mark.slow
+def test_steps_without_a_capacity_are_not_capacity_bound(result: Bottlenecks) -> None:
+    # X17: the court's planted duration, not a capacity; A01: registration follows arrivals
+    for step_id in ("X17", "A01"):
+        c = result.capacity_of(step_id)
+        assert not c.bound, c
+        assert c.median_per_day < 0.7 * c.ceiling_per_day
+        assert c.days_with_queue_share > 0.9  # work waits in front of them, but not for capacity
+    # A03 runs at the I&R quota's pace, but nobody waits for it
+    a03 = result.capacity_of("A03")
+    assert not a03.bound and a03.days_with_queue_share < 0.1
+    bound = {c.activity_id for c in result.capacity if c.bound}
+    assert bound <= {"U02", "R03", "R08", "A02", "A13", "A14", "P01", "P02", "P03", "P04", "P05",
+                     "P06"}
+    ranks = [c.rank for c in result.capacity]
+    assert ranks == sorted(ranks) and result.capacity[0].activity_id == "U02"
+
+
+@pytest.mark.slow
+def test_capacity_view_equals_a_direct_count(result: Bottlenecks, year_log: Log) -> None:
+    """The completions per day from the journey itself, and the queue from the daily stock."""
+    daily = year_log.con.execute("""
+        SELECT activity_id, CAST(timezone('Europe/Amsterdam', ts) AS DATE) AS day, count(*) AS n
+        FROM journey
+        WHERE activity_id IN ('A02', 'A14', 'U02', 'X17') AND ts >= ? AND ts < ?
+        GROUP BY ALL""", [YEAR.start_utc, YEAR.end_utc]).df()
+    queue = stock(year_log, period=YEAR, by="activity")
+    for step_id, days in daily.groupby("activity_id"):
+        c = result.capacity_of(str(step_id))
+        counts = days["n"].astype(float)
+        assert c.active_days == len(days)
+        assert c.ceiling_per_day == pytest.approx(counts.quantile(0.95))
+        assert c.median_per_day == counts.median()
+        series = queue.series(c.activity)
+        waiting = sum(1 for d in days["day"] if series.get(f"{d:%Y-%m-%d}", 0) > 0)
+        assert c.days_with_queue_share == pytest.approx(waiting / len(days))

@@ -61,3 +61,22 @@ def test_unknown_period_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
     code = main(["analyze", "--workspace", str(tmp_path / "ws.duckdb"), "--period", "2021-T4"])
     assert code == 3
     assert "period '2021-T4' is not YYYY, YYYY-MM, YYYY-T1..T3" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_segments_the_basics(ingested_year: Ingested, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "basics.json"
+    code = main(["analyze", "--workspace", str(ingested_year.workspace), "--period", "2021-Q2",
+                 "--only", "basics", "--spoor", "Spoor 1", "--spoor", "Spoor 2",
+                 "--partner", "IND", "--json", str(out)])
+    assert code == 0
+    basics = json.loads(out.read_text(encoding="utf-8"))["results"]["basics"]
+    assert basics["segment"] == {"spoor": ["Spoor 1", "Spoor 2"], "location": None,
+                                 "nationality_group": None, "partner": ["IND"]}
+    assert basics["cases"] > 0
+    assert "segment applies to basics only" in capsys.readouterr().out
+    code = main(["analyze", "--workspace", str(ingested_year.workspace), "--only", "basics",
+                 "--location", "Amsterdam"])
+    assert code != 0
+    assert "unknown location" in capsys.readouterr().err
