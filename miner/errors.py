@@ -9,6 +9,7 @@ Exception hierarchy::
     ├── SchemaError         a mapping names columns the source does not have (also a ValueError)
     ├── WorkspaceError      a workspace cannot take the data (e.g. ids already present)
     ├── CaseNotionError     a case-centric figure was asked of a log with several object types
+    ├── ModelError          a swimlane reference model (BPMN) is malformed (also a ValueError)
     └── UnknownNameError    an unknown option, format or object type; suggests the closest
 """
 
@@ -53,3 +54,7 @@ class UnknownNameError(MinerError, ValueError):
         super().__init__(f"unknown {what} {found!r}. Known: {shown}.{hint}")
         self.found = found
         self.known = known
+
+
+class ModelError(MinerError, ValueError):
+    """A process model (BPMN swimlane model) is malformed; the message names the element id."""
