@@ -121,6 +121,7 @@ def test_reference_net_is_sound() -> None:
     net, im, fm = to_petri_net(reference_model())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # pm4py marks it for removal in 3.0
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # numpy.matrix inside pm4py
         assert pm4py.check_soundness(net, im, fm)[0]
 
 
