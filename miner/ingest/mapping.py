@@ -16,7 +16,13 @@ A mapping is a TOML file (documented with a worked example in ``docs/ingest.md``
   the ``codes`` table named) or ``activity_id`` (a fixed catalogue id), ``time`` (one or more
   columns joined with a space) parsed with ``time_format`` (``strptime`` codes; a list tries each), ``lifecycle``,
   ``required`` (a row without this time is quarantined; when false, no event is made) and ``when``
-  (``{column, equals}``: only rows where the column has that value).
+  (``{column, equals}``: only rows where the column has that value). The event's *organisation*
+  (who performed the step) is the source's ``partner`` unless ``organisation`` fixes another, or
+  ``organisation_codes`` names a ``[codes.<table>]`` of activity code → organisation (a step the
+  partner records but another organisation performs, e.g. the lawyer's talks in INDiGO), or
+  ``performed_by = {column, codes, unknown}`` reads it from a column of the row for the activity
+  codes listed (e.g. DT&V's ``bron``: who sent the dossier), with the values in ``unknown`` (e.g.
+  ``overig``) giving no organisation at all, as an empty cell does.
 * ``[[objects]]`` — other objects a row refers to: ``column``, ``type``, ``qualifier``.
 * ``[attributes]`` — event attribute name = column. Columns the mapping does not use are carried
   through as attributes under their own name, except identifying ones.
@@ -53,7 +59,7 @@ _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
     "events": {
         "activity": _STR, "codes": _STR, "activity_id": _STR, "time": (str, list),
         "time_format": (str, list), "lifecycle": _STR, "required": (bool,), "when": (dict,),
-        "organisation": _STR, "organisation_codes": _STR,
+        "organisation": _STR, "organisation_codes": _STR, "performed_by": (dict,),
     },
     "objects": {"column": _STR, "type": _STR, "qualifier": _STR},
     "figures": {"period": _STR, "indicator": _STR, "category": _STR, "value": _STR},
@@ -79,6 +85,7 @@ class EventSpec:
     when: tuple[str, str] | None = None
     organisation: str | None = None
     organisation_codes: str | None = None
+    performed_by: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None  # column, codes, unknown
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ class Mapping:
         used |= {o.column for o in self.objects}
         for e in self.events:
             used |= set(e.time) | {c for c in (e.activity,) if c}
+            if e.performed_by:
+                used.add(e.performed_by[0])
             if e.when:
                 used.add(e.when[0])
         for check in self.checks.values():
@@ -280,6 +289,13 @@ def _parse_event(
     when = raw.get("when")
     if when is not None and set(when) != {"column", "equals"}:
         raise _fail(path, f"{where}.when", f"is {when!r}", "Write when = {column = ..., equals = ...}.")
+    performed = raw.get("performed_by")
+    if performed is not None and (
+            not {"column", "codes"} <= set(performed) <= {"column", "codes", "unknown"}
+            or not isinstance(performed["codes"], list)
+            or not isinstance(performed.get("unknown", []), list)):
+        raise _fail(path, f"{where}.performed_by", f"is {performed!r}",
+                    'Write performed_by = {column = "...", codes = ["..."], unknown = ["..."]}.')
     return EventSpec(
         time=_columns(_require(path, raw, "time", where)),
         time_format=_columns(_require(path, raw, "time_format", where)),
@@ -291,6 +307,8 @@ def _parse_event(
         when=(str(when["column"]), str(when["equals"])) if when else None,
         organisation=raw.get("organisation"),
         organisation_codes=raw.get("organisation_codes"),
+        performed_by=(str(performed["column"]), tuple(map(str, performed["codes"])),
+                      tuple(map(str, performed.get("unknown", [])))) if performed else None,
     )
 
 

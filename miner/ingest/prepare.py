@@ -158,10 +158,19 @@ def _event_candidates(stage: duckdb.DuckDBPyConnection, p: PreparedSource, as_of
         table = lit(spec.codes) if spec.codes else "NULL"
         org_table = lit(spec.organisation_codes) if spec.organisation_codes else "NULL"
         when = f"{p.col(spec.when[0])} = {lit(spec.when[1])}" if spec.when else "true"
+        performer = "NULL"
+        if spec.performed_by:
+            column, codes, unknown = spec.performed_by
+            value = f"nullif(trim({p.col(column)}), '')"
+            listed = ", ".join(lit(c) for c in codes)
+            void = ", ".join(lit(u) for u in unknown) or "NULL"
+            performer = (f"CASE WHEN {code} IN ({listed}) THEN "
+                         f"CASE WHEN {value} IN ({void}) THEN '' ELSE coalesce({value}, '') END END")
         time_cols = lit(" + ".join(spec.time))
         parts.append(f"""
             SELECT r._row, {j} AS spec, {code} AS code, {table} AS code_table,
                    {org_table} AS org_table, {lit(spec.organisation or '')} AS organisation_fixed,
+                   {performer} AS organisation_read,
                    {lit(spec.lifecycle)} AS lifecycle, {spec.required} AS required,
                    {spec.activity_id is not None} AS fixed_activity,
                    {text} AS time_text, {time_cols} AS time_columns,
@@ -173,7 +182,9 @@ def _event_candidates(stage: duckdb.DuckDBPyConnection, p: PreparedSource, as_of
         WITH c AS ({' UNION ALL '.join(parts)})
         SELECT c.*,
                CASE WHEN c.fixed_activity THEN c.code ELSE a.target END AS activity_id,
-               coalesce(nullif(c.organisation_fixed, ''), o.target, {lit(m.partner)}) AS organisation,
+               CASE WHEN c.organisation_read IS NOT NULL THEN nullif(c.organisation_read, '')
+                    ELSE coalesce(nullif(c.organisation_fixed, ''), o.target, {lit(m.partner)})
+               END AS organisation,
                w.kind AS dst,
                CASE WHEN c.code IS NULL THEN 'activity_missing'
                     WHEN c.time_text IS NULL AND c.required THEN 'timestamp_missing'
