@@ -1,0 +1,148 @@
+"""``miner conformance``: the command-line face of
+:func:`miner.conformance.check.check_conformance`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEVIATION_COLUMNS = ("foreigner", "category", "activity", "task", "lane", "organisation", "partner",
+                     "phase", "detail", "accepted_by", "event_ids", "sources", "source_rows",
+                     "times")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``conformance`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "conformance",
+        help="check the journeys against the reference swimlane model: control flow, lanes, norms",
+        description=(
+            "Check a workspace made by `miner ingest` against the reference swimlane model (or "
+            "--model): alignments per phase, wrong lanes, unexpected and missing hand-offs, late "
+            "steps; deviations per foreigner with evidence and conformance rates. Definitions: "
+            "docs/conformance/check.md."),
+    )
+    parser.add_argument("--workspace", required=True, type=Path, metavar="WS")
+    parser.add_argument("--model", type=Path, metavar="FILE",
+                        help="own model: .bpmn with lanes, or .pnml / .ptml (control flow and "
+                             "norms only)")
+    parser.add_argument("--lanes", type=Path, metavar="FILE.toml",
+                        help="lane name = organisation, for an own BPMN")
+    parser.add_argument("--allowlist", type=Path, metavar="FILE",
+                        help="accepted deviations (TOML, see docs/conformance/check.md)")
+    parser.add_argument("--period", metavar="P",
+                        help="a month (2021-03), tertaal (2021-T1), quarter (2021-Q2) or year")
+    parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
+                        help="alignment time budget per variant (default 10)")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``miner conformance``; returns the exit code."""
+    import time
+
+    from miner.analysis.period import Period
+    from miner.conformance.check import check_conformance
+    from miner.errors import SchemaError
+    from miner.model.log import connect
+    from miner.progress import spinner
+
+    period = Period.parse(args.period) if args.period else None
+    lanes = None
+    if args.lanes is not None:
+        try:
+            raw = tomllib.loads(args.lanes.read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SchemaError(f"{args.lanes}: cannot read the lane mapping: {exc}") from exc
+        if not all(isinstance(v, str) for v in raw.values()):
+            raise SchemaError(f"{args.lanes}: every entry must be lane name = \"organisation\"")
+        lanes = {str(k): str(v) for k, v in raw.items()}
+    started = time.perf_counter()
+    log = connect(args.workspace, read_only=True)
+    try:
+        with spinner("checking conformance"):
+            result = check_conformance(log, args.model, allowlist=args.allowlist, period=period,
+                                       budget_s=args.budget, lane_organisations=lanes)
+    finally:
+        log.close()
+    write_outputs(result, args.out)
+    rate = "-" if result.conformance_rate is None else f"{100 * result.conformance_rate:.1f} %"
+    print(f"{result.foreigners} foreigners checked against {result.model}; conforming: {rate}")
+    for name in ("replay_fitness", "alignment_fitness", "precision"):
+        value = getattr(result, name)
+        print(f"  {name:<18} {'-' if value is None else f'{value:.4f}'}")
+    for c in result.counts:
+        print(f"  {c.category:<18} {c.deviations:>8} deviations {c.foreigners:>7} foreigners"
+              f" {c.accepted:>6} accepted")
+    if result.unresolved:
+        print(f"  {result.unresolved} variant(s) unresolved within {args.budget:g} s")
+    for e in result.expired:
+        print(f"  allowlist entry {e.entry} ({e.category}) expired on {e.expires}")
+    print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def deviation_rows(result: Any) -> list[dict[str, Any]]:
+    """One row per deviation (findings, then accepted), evidence lists joined by ``;``."""
+    rows = []
+    for d in (*result.deviations, *result.accepted):
+        rows.append({
+            "foreigner": d.foreigner, "category": d.category, "activity": d.activity,
+            "task": d.task, "lane": d.lane, "organisation": d.organisation, "partner": d.partner,
+            "phase": d.phase, "detail": d.detail, "accepted_by": d.accepted_by,
+            "event_ids": ";".join(e.event_id for e in d.evidence),
+            "sources": ";".join(e.source for e in d.evidence),
+            "source_rows": ";".join(str(e.source_row) for e in d.evidence),
+            "times": ";".join(e.ts for e in d.evidence)})
+    return rows
+
+
+def write_outputs(result: Any, out: Path) -> None:
+    """``conformance.json``, ``deviations.csv``/``.parquet``, ``rates.csv``, ``variants.csv``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    # The full lists live in deviations.parquet/.csv; the JSON (the report's input) keeps the
+    # figures and the first findings of each category as a sample, so it stays small.
+    summary = result.to_dict()
+    for key in ("deviations", "accepted"):
+        sample: dict[str, int] = {}
+        kept = []
+        for d in summary[key]:
+            if sample.get(d["category"], 0) < SAMPLE_PER_CATEGORY:
+                sample[d["category"]] = sample.get(d["category"], 0) + 1
+                kept.append(d)
+        summary[key] = kept
+    summary["deviations_file"] = "deviations.parquet"
+    (out / "conformance.json").write_text(
+        json.dumps(summary, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    rows = deviation_rows(result)
+    _csv(out / "deviations.csv", DEVIATION_COLUMNS, [[r[c] for c in DEVIATION_COLUMNS] for r in rows])
+    table = pa.table({c: pa.array([r[c] for r in rows],
+                                  pa.int64() if c == "accepted_by" else pa.string())
+                      for c in DEVIATION_COLUMNS})
+    pq.write_table(table, out / "deviations.parquet")
+    _csv(out / "rates.csv", ("dimension", "value", "foreigners", "deviating", "conforming", "rate"),
+         [[r.dimension, r.value, r.foreigners, r.deviating, r.conforming, f"{r.rate:.6f}"]
+          for r in result.rates])
+    _csv(out / "variants.csv", ("phase", "variant", "cases", "status", "replay_fitness",
+                                "alignment_fitness", "alignment_cost", "deviations", "reason"),
+         [[v.phase, " > ".join(v.variant), v.cases, v.status, v.replay_fitness,
+           v.alignment_fitness, v.alignment_cost, v.deviations, v.reason] for v in result.variants])
+
+
+#: Findings per category kept in conformance.json as a sample (all are in deviations.parquet).
+SAMPLE_PER_CATEGORY = 20
+
+
+def _csv(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([["" if v is None else v for v in r] for r in rows])

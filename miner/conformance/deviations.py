@@ -1,0 +1,187 @@
+"""Deviations per foreigner: alignment moves turned into categories, spread from each variant back to
+the foreigners with that variant, with the events that show them.
+
+Categories (the lane ones are defined in :mod:`miner.conformance.lanes`):
+
+* **skipped**: a model move on a labelled task: the model needed the step there and the foreigner
+  has no event of it there. Evidence: the event before which it was expected (the last event when
+  it was expected at the end). A step expected after the foreigner's very last event is *pending*
+  (the journey is still open when the data ends) and not reported.
+* **inserted**: a log move: an event of a model activity that the model does not allow at that point
+  (a repeated step, an extra step). Evidence: that event.
+* **wrong order**: a log move of activity X and a model move of the same X in one alignment: the
+  step happened, but elsewhere than the model has it. Each such pair is one deviation (not a skip
+  plus an insert); pairs are formed in alignment order. Evidence: the misplaced event.
+* **late**: a norm of ``miner/data/norms.toml`` (:mod:`miner.analysis.norms`) whose outcome for the
+  foreigner is *late* (the stopping step after its last allowed day) or *overdue* (no stopping step
+  and the last allowed day has passed: a statutory term exceeded). Element: the norm's first ``to``
+  activity. Evidence: the event that started the clock and, when there is one, the one that stopped
+  it.
+* **unresolved**: the foreigner's trace in a phase belongs to a variant whose alignment exceeded the
+  time budget; it is reported, never counted as fitting.
+* **not in model**: an event of an activity the model does not have (reported; it does not count
+  against the conformance rate, as the model makes no claim about that step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from miner.conformance._controlflow import VariantCheck
+
+#: Categories in report order. ``not_in_model`` is reported but not counted in the rates.
+CATEGORIES = ("skipped", "inserted", "wrong_order", "late", "wrong_lane", "unexpected_handoff",
+              "missing_handoff", "unresolved", "not_in_model")
+RATED = tuple(c for c in CATEGORIES if c != "not_in_model")
+#: Separator of the activities in a variant key (a unit separator: never in a label).
+SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One event that shows a deviation: its id, the export and row it came from, its time (ISO
+    8601, UTC)."""
+
+    event_id: str
+    source: str
+    source_row: int
+    ts: str
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One deviation of one foreigner (pseudonym). ``activity``/``task``: the model element (label
+    and task id; None for an unresolved trace); ``lane``: the task's lane names joined by `` / ``;
+    ``organisation``/``partner``: who performed and who recorded the evidence event (None for a
+    skipped step); ``phase``: the model phase; ``detail``: a short explanation; ``accepted_by``: the
+    allowlist entry (1-based) that accepts it, None for a finding."""
+
+    foreigner: str
+    category: str
+    activity: str | None
+    task: str | None
+    lane: str | None
+    organisation: str | None
+    partner: str | None
+    phase: str | None
+    detail: str | None
+    evidence: tuple[Evidence, ...]
+    accepted_by: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Deviation:
+        return cls(**{**d, "evidence": tuple(Evidence(**e) for e in d["evidence"])})
+
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        first = self.evidence[0] if self.evidence else None
+        return (self.foreigner, first.ts if first else "", self.category, self.activity or "",
+                first.event_id if first else "")
+
+
+def move_templates(check: VariantCheck) -> list[tuple[str, str | None, int, str | None]]:
+    """The deviations of one aligned variant as (category, activity, position, detail); position
+    is the 1-based index in the variant of the evidence event."""
+    if check.status != "ok":
+        return [("unresolved", None, 1, check.reason)]
+    length = len(check.variant)
+    log_moves: dict[str, list[int]] = {}
+    model_moves: dict[str, list[int]] = {}
+    order: list[tuple[str, str, int, str]] = []  # (kind, label, position, detail)
+    consumed = 0
+    for move in check.moves:
+        if move.log is not None:
+            consumed += 1
+            if move.model is None:
+                log_moves.setdefault(move.log, []).append(consumed)
+                order.append(("log", move.log, consumed, "not allowed here by the model"))
+        elif move.model is not None:
+            # anchored at the next event of the trace, or at the last when none follows
+            anchor = min(consumed + 1, length)
+            where = "expected before this event" if consumed < length else \
+                "expected after this event (the last)"
+            model_moves.setdefault(move.model, []).append(anchor)
+            order.append(("model", move.model, anchor, where))
+    found: list[tuple[str, str | None, int, str | None]] = []
+    paired: list[tuple[str, str, int]] = []
+    for label in sorted(set(log_moves) & set(model_moves)):
+        for at, expected in zip(log_moves[label], model_moves[label], strict=False):
+            paired += [("log", label, at), ("model", label, expected)]
+            found.append(("wrong_order", label, at,
+                          f"event {at} of {length}; the model has it before event {expected}"))
+    for kind, label, pos, detail in order:
+        if (kind, label, pos) in paired:
+            paired.remove((kind, label, pos))
+            continue
+        found.append(("inserted" if kind == "log" else "skipped", label, pos, detail))
+    return found
+
+
+def load_templates(con: duckdb.DuckDBPyConnection,
+                   rows: Iterable[tuple[str, str, str, str | None, int, str | None]]) -> None:
+    """``conf_templates`` (group, variant key, category, activity, position, detail)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE conf_templates (grp VARCHAR, variant VARCHAR, "
+                "category VARCHAR, activity VARCHAR, pos INTEGER, detail VARCHAR)")
+    values = list(rows)
+    if values:
+        con.executemany("INSERT INTO conf_templates VALUES (?, ?, ?, ?, ?, ?)", values)
+
+
+def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """The templates spread to every foreigner with the variant: rows (foreigner, category,
+    activity, organisation, partner, detail, phase, event_id, source, source_row, ts). Needs
+    ``conf_traces`` (foreigner, grp, variant) and ``conf_events`` with ``grp`` and ``pos``."""
+    return con.execute("""
+        SELECT r.foreigner, t.category, t.activity,
+               CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.organisation END,
+               CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.partner END,
+               t.detail, e.phase, e.event_id, e.source, e.source_row, e.ts
+        FROM conf_templates t
+        JOIN conf_traces r ON r.grp = t.grp AND r.variant = t.variant
+        JOIN conf_events e ON e.foreigner = r.foreigner AND e.grp = t.grp AND e.pos = t.pos
+        -- a step expected after the foreigner's last event is pending, not skipped: the journey
+        -- is still open when the data ends
+        WHERE NOT (t.category = 'skipped' AND t.detail LIKE 'expected after%' AND NOT EXISTS (
+            SELECT 1 FROM conf_events x WHERE x.foreigner = r.foreigner AND x.ts > e.ts))
+    """).fetchall()
+
+
+def late_rows(con: duckdb.DuckDBPyConnection,
+              cases: Sequence[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]]
+              ) -> list[tuple[Any, ...]]:
+    """Evidence for late cases given as (foreigner, detail, norm id, start activity ids, stop
+    activity ids): rows (foreigner, detail, norm, [event ids], [sources], [rows], [times],
+    organisation, partner of the stopping event). The starting event is the foreigner's first of
+    the start activities; the stopping event the first of the stop activities at or after it."""
+    con.execute("CREATE OR REPLACE TEMP TABLE conf_late (foreigner VARCHAR, detail VARCHAR, "
+                "norm VARCHAR, starts VARCHAR[], stops VARCHAR[])")
+    if not cases:
+        return []
+    con.executemany("INSERT INTO conf_late VALUES (?, ?, ?, ?, ?)",
+                    [(f, d, n, list(a), list(b)) for f, d, n, a, b in cases])
+    return con.execute("""
+        WITH f AS (
+            SELECT l.foreigner, l.norm, arg_min(j.event_id, (j.ts, j.seq)) AS event_id,
+                   min(j.ts) AS ts
+            FROM conf_late l JOIN journey j
+              ON j.foreigner = l.foreigner AND list_contains(l.starts, j.activity_id)
+            GROUP BY ALL),
+        t AS (
+            SELECT l.foreigner, l.norm, arg_min(j.event_id, (j.ts, j.seq)) AS event_id
+            FROM conf_late l JOIN f USING (foreigner, norm) JOIN journey j
+              ON j.foreigner = l.foreigner AND list_contains(l.stops, j.activity_id)
+                 AND j.ts >= f.ts
+            GROUP BY ALL)
+        SELECT l.foreigner, l.detail, l.norm,
+               list_filter([a.event_id, b.event_id], lambda x: x IS NOT NULL),
+               list_filter([a.source, b.source], lambda x: x IS NOT NULL),
+               list_filter([a.source_row, b.source_row], lambda x: x IS NOT NULL),
+               list_filter([a.ts, b.ts], lambda x: x IS NOT NULL),
+               b.organisation, b.partner
+        FROM conf_late l LEFT JOIN f USING (foreigner, norm) LEFT JOIN t USING (foreigner, norm)
+        LEFT JOIN journey a ON a.event_id = f.event_id AND a.foreigner = l.foreigner
+        LEFT JOIN journey b ON b.event_id = t.event_id AND b.foreigner = l.foreigner
+    """).fetchall()

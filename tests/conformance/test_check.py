@@ -1,0 +1,149 @@
+"""check_conformance and `miner conformance`: planted deviations of the simulated year recovered,
+a conforming foreigner without deviations, the allowlist, determinism and the output files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from miner.conformance._controlflow import Move, VariantCheck
+from miner.conformance.allowlist import apply_allowlist, read_allowlist
+from miner.conformance.check import Conformance, check_conformance
+from miner.conformance.cli import register
+from miner.conformance.deviations import Deviation, move_templates
+from miner.errors import SchemaError
+from miner.model.log import connect
+from tests.conftest import KEY, Ingested
+
+AS_OF = date(2026, 1, 1)
+MEDICAL = "Uitvoeren medische check (dag 2)"
+#: category → (ground-truth column, model elements the planted deviation shows on)
+PLANTED = {
+    "skipped": ("dev_skipped_medical", {MEDICAL}),
+    "late": ("dev_late_medical", {MEDICAL}),
+    "inserted": ("dev_repeat_photo", {"Afname foto’s en vingerafdrukken"}),
+    "wrong_order": ("dev_spoor_after_hearing", {"Bepalen van spoor", "Aanmeldgehoor (dag 3)"}),
+    "wrong_lane": ("dev_documents_by_politie", {"Documentenonderzoek (Extern: KMar)"}),
+}
+
+
+def _check(moves: list[tuple[str | None, str | None]], variant: tuple[str, ...]) -> VariantCheck:
+    return VariantCheck(variant, 1, "ok", 1.0, True, 0.5, 0,
+                        tuple(Move(a, b) for a, b in moves), None)
+
+
+def test_moves_become_categories() -> None:
+    # b then a where the model has a then b: one wrong order, not a skip plus an insert
+    found = move_templates(_check([(None, "a"), ("b", "b"), ("a", None), ("c", None),
+                                   (None, "d")], ("b", "a", "c")))
+    assert [(c, a, p) for c, a, p, _ in found] == [
+        ("wrong_order", "a", 2), ("inserted", "c", 3), ("skipped", "d", 3)]
+    unresolved = VariantCheck(("a",), 2, "unresolved", 0.5, False, None, None, (), "budget")
+    assert move_templates(unresolved) == [("unresolved", None, 1, "budget")]
+
+
+def _deviation(category: str, organisation: str) -> Deviation:
+    return Deviation("vreemdeling:x", category, "A", "Task_A", "KMar", organisation, "Politie",
+                     "RVT", None, ())
+
+
+def test_allowlist_accepts_until_it_expires(tmp_path: Path) -> None:
+    path = tmp_path / "allow.toml"
+    path.write_text(
+        '[[accept]]\ncategory = "wrong_lane"\norganisation = "Politie"\nreason = "agreed"\n'
+        'expires = 2030-01-01\n\n'
+        '[[accept]]\ncategory = "skipped"\nreason = "old"\nexpires = 2020-01-01\n',
+        encoding="utf-8")
+    entries = read_allowlist(path)
+    devs = [_deviation("wrong_lane", "Politie"), _deviation("wrong_lane", "IND"),
+            _deviation("skipped", "Politie")]
+    findings, accepted, expired = apply_allowlist(devs, entries, AS_OF)
+    assert [d.accepted_by for d in accepted] == [1]
+    assert [(d.category, d.organisation) for d in findings] == [("wrong_lane", "IND"),
+                                                                ("skipped", "Politie")]
+    assert [e.entry for e in expired] == [2]
+    path.write_text('[[accept]]\ncategory = "late"\nreason = "x"\nexpires = 2030-01-01\n'
+                    '[[accept]]\ncategory = "late"\nexpires = 2030-01-01\n', encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"allow\.toml: allowlist entry 2 .*reason"):
+        read_allowlist(path)
+
+
+# --- the simulated year ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def year_result(ingested_year: Ingested) -> Conformance:
+    log = connect(ingested_year.workspace, read_only=True)
+    try:
+        return check_conformance(log, as_of=AS_OF, workers=2)
+    finally:
+        log.close()
+
+
+def _truth(ingested: Ingested) -> tuple[dict[str, set[str]], set[str], set[str]]:
+    """Planted column → foreigners (workspace ids); foreigners with a data fault on any row (left
+    out of the comparison, as ingest may quarantine or re-read those rows); all foreigners."""
+    truth = ingested.run.out / "truth"
+    con = duckdb.connect()
+    people = con.execute(f"SELECT * FROM '{truth / 'foreigners.parquet'}'").df()
+    ws = {f: "vreemdeling:" + KEY.pseudonym("v_nummer", v)
+          for f, v in zip(people.foreigner, people.v_nummer, strict=True)}
+    faulty = {ws[f] for (f,) in con.execute(
+        f"SELECT DISTINCT foreigner FROM '{truth / 'rows.parquet'}' "
+        "WHERE coalesce(fault, '') <> '' AND foreigner >= 0").fetchall() if f in ws}
+    planted = {col: {ws[f] for f in people.foreigner[people[col]]} for col, _ in PLANTED.values()}
+    return planted, faulty, set(ws.values())
+
+
+@pytest.mark.slow
+def test_planted_deviations_are_recovered(ingested_year: Ingested,
+                                          year_result: Conformance) -> None:
+    planted, faulty, _ = _truth(ingested_year)
+    for category, (column, elements) in PLANTED.items():
+        want = planted[column] - faulty
+        got = {d.foreigner for d in year_result.deviations
+               if d.category == category and d.activity in elements} - faulty
+        assert len(want) > 100, category
+        precision, recall = len(got & want) / len(got), len(got & want) / len(want)
+        assert precision >= 0.95 and recall >= 0.95, (category, precision, recall)
+
+
+@pytest.mark.slow
+def test_a_foreigner_who_follows_the_model_has_no_deviation(ingested_year: Ingested,
+                                                            year_result: Conformance) -> None:
+    planted, faulty, everyone = _truth(ingested_year)
+    deviant = {d.foreigner for d in year_result.deviations}
+    clean = everyone - faulty - set().union(*planted.values())
+    conforming = clean - deviant
+    assert conforming, "no foreigner without a planted deviation conforms"
+    assert year_result.conforming >= len(conforming)
+    one = min(conforming)
+    assert [d for d in year_result.deviations if d.foreigner == one] == []
+
+
+@pytest.mark.slow
+def test_outputs_deterministic_and_consistent(ingested_year: Ingested, year_result: Conformance,
+                                              tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    outs = []
+    for name in ("one", "two"):
+        args = parser.parse_args(["conformance", "--workspace", str(ingested_year.workspace),
+                                  "--out", str(tmp_path / name)])
+        assert args.func(args) == 0
+        outs.append(tmp_path / name)
+    assert (outs[0] / "conformance.json").read_bytes() == (outs[1] / "conformance.json").read_bytes()
+    with (outs[0] / "deviations.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(year_result.deviations) + len(year_result.accepted)
+    assert duckdb.sql(f"SELECT count(*) FROM '{outs[0] / 'deviations.parquet'}'").fetchone() == (
+        len(rows),)
+    for r in year_result.rates:
+        assert r.foreigners == r.conforming + r.deviating
+    assert sum(c.deviations for c in year_result.counts) == len(year_result.deviations)
+    assert year_result.conforming <= year_result.foreigners
+    assert Conformance.from_dict(year_result.to_dict()) == year_result
