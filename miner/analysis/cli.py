@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--only", action="append", choices=sorted(ANALYSES), metavar="NAME",
                         help=f"run only this analysis (repeatable): {', '.join(sorted(ANALYSES))}")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write all results as JSON")
+    parser.add_argument("--engine", default="duckdb", metavar="E",
+                        help="where the queries run: duckdb (default), spark (local[2]), "
+                             "spark:local[N] or spark://HOST:PORT (docs/scaling.md)")
     segment = parser.add_argument_group(
         "segment (basics only)",
         "restrict the basics (DFG, variants, case durations) to a part of the chain; each option "
@@ -56,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
     segment = Segment(**{k: tuple(v) if v else None for k, v in fields.items()})
     if not segment.empty:
         print(f"segment applies to {', '.join(sorted(SEGMENTED))} only")
-    log = connect(args.workspace, read_only=True)
+    if args.engine == "duckdb":
+        log = connect(args.workspace, read_only=True)
+    else:
+        from miner.engine import connect as connect_engine
+
+        log = connect_engine(args.workspace, engine=args.engine)
     try:
         with spinner("analysing"):
             result = analyze(log, period=period, only=args.only,

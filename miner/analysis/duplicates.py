@@ -221,7 +221,7 @@ def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | No
     UNION ALL
     SELECT j.* EXCLUDE (lifecycle) FROM j
     ANTI JOIN (SELECT DISTINCT foreigner, activity_id, source FROM j WHERE lifecycle = 'start') s
-        USING (foreigner, activity_id, source)
+        ON s.foreigner = j.foreigner AND s.activity_id = j.activity_id AND s.source = j.source
     WHERE j.lifecycle = 'complete'"""
     who = f"""CREATE TEMP TABLE {t.who} AS
         SELECT row_number() OVER (ORDER BY foreigner)::INTEGER AS fid, foreigner
@@ -250,7 +250,7 @@ def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | No
     SELECT *, row_number() OVER (PARTITION BY fid, gid, session, aid ORDER BY ts, seq)::INTEGER
                   AS round
     FROM w2
-    UNION ALL BY NAME
+    UNION ALL
     SELECT n.*, 1 AS session, 1 AS round
     FROM n SEMI JOIN (SELECT * FROM sizes WHERE size = 1) s USING (fid, gid)"""
     chain = "PARTITION BY fid, pid, episode"
@@ -276,7 +276,7 @@ def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | No
         FROM o2
         WINDOW c AS ({chain} ORDER BY start, first_seq),
                o AS ({chain}, oid ORDER BY start, first_seq)
-        UNION ALL BY NAME
+        UNION ALL
         SELECT g.*, 1 AS episode, 1 AS n, oid AS first_oid, 1 AS org_n,
                NULL::INTEGER AS previous_gid
         FROM g SEMI JOIN (SELECT * FROM sizes WHERE size = 1) s USING (fid, pid))
