@@ -17,9 +17,11 @@ from typing import Any
 
 import miner
 from miner.analysis.cli import register as register_analyze
+from miner.conformance.cli import register as register_conformance
 from miner.errors import MinerError
 from miner.ingest.cli import register as register_ingest
 from miner.model.filters import AttributeFilter, Filter, TimeWindow
+from miner.report.cli import register as register_report
 from miner.simulation.cli import register as register_simulate
 
 
@@ -215,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_simulate(commands)
     register_ingest(commands)
     register_analyze(commands)
+    register_conformance(commands)
+    register_report(commands)
     return parser
 
 
