@@ -140,8 +140,8 @@ def test_outputs_deterministic_and_consistent(ingested_year: Ingested, year_resu
     with (outs[0] / "deviations.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(year_result.deviations) + len(year_result.accepted)
-    assert duckdb.sql(f"SELECT count(*) FROM '{outs[0] / 'deviations.parquet'}'").fetchone() == (
-        len(rows),)
+    assert duckdb.sql(f"SELECT count(*) FROM '{outs[0] / 'deviations.parquet'}'").fetchall() == [
+        (len(rows),)]
     for r in year_result.rates:
         assert r.foreigners == r.conforming + r.deviating
     assert sum(c.deviations for c in year_result.counts) == len(year_result.deviations)
