@@ -9,6 +9,7 @@ it is made here from the same synthetic log when missing. Prints wall seconds pe
 events per second, whether the fast path takes the file, and the load average (the machine may be
 shared, so compare figures taken under the same load). ``--phases`` splits one fast-path import into
 its steps (best of the runs, thread CPU in brackets; scanning includes the inflating thread's wait).
+The peak resident memory a read added is sampled every 5 ms (see bench_ocel_import.py).
 Not part of the test run.
 """
 
@@ -47,20 +48,24 @@ def synthetic_xes(n: int) -> Path:
 
 
 def measure(path: Path, runs: int) -> None:
-    """Time ``miner.read(path)`` ``runs`` times; print the runs and their median."""
-    seconds = []
-    events = 0
+    """Time ``miner.read(path)`` ``runs`` times; print the runs, the best, the median and the
+    peak resident memory a read added (sampled every 5 ms, the largest over the runs)."""
+    from bench_ocel_import import miner_read, timed
+
+    seconds, peaks = [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        log = miner.read(path)
-        seconds.append(time.perf_counter() - start)
-        events = log.count("events")
-        log.close()
+        took, added = timed(miner_read(path))
+        seconds.append(took)
+        peaks.append(added)
+    log = miner.read(path)
+    events = log.count("events")
+    log.close()
     median = statistics.median(seconds)
     shown = " ".join(f"{s:.3f}" for s in seconds)
     print(
-        f"{path.name:<28} {events:>9,} events  runs {shown}  median {median:.3f} s  "
-        f"{events / median:>9,.0f} events/s  fast path {xes_fast.fits_fast_path(path)}  "
+        f"{path.name:<28} {events:>9,} events  runs {shown}  best {min(seconds):.3f}  "
+        f"median {median:.3f} s  {events / median:>9,.0f} events/s  "
+        f"peak +{max(peaks) / 2**20:,.0f} MiB  fast path {xes_fast.fits_fast_path(path)}  "
         f"load {os.getloadavg()[0]:.2f}",
         flush=True,
     )

@@ -36,6 +36,7 @@ EPOCH_US = 0
 _CHUNK = 10_000
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @lru_cache(maxsize=65536)
@@ -93,7 +94,7 @@ def typed_value(declared: str | None, raw: Any) -> ValueRow:
         if isinstance(raw, bool):
             return ("boolean", None, None, None, raw, None)
         if isinstance(raw, int):
-            return ("integer", None, raw, None, None, None)
+            return ("integer", None, _in_range(raw), None, None, None)
         if isinstance(raw, (float, Decimal)):
             return ("float", None, None, float(raw), None, None)
         return ("string", _as_text(raw), None, None, None, None)
@@ -115,18 +116,25 @@ def typed_value(declared: str | None, raw: Any) -> ValueRow:
     return ("time", None, None, None, None, parse_time(raw))
 
 
+def _in_range(number: int) -> int:
+    """``number``, if the 64-bit integers of the tables hold it."""
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise ValueError(f"found {number}, which is beyond the 64-bit integers the tables hold")
+    return number
+
+
 def _to_int(raw: Any) -> int:
     if isinstance(raw, bool):
         raise TypeError(f"found {raw!r}, which is not an integer")
     if isinstance(raw, int):
-        return raw
+        return _in_range(raw)
     try:
         number = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(raw)
     except (ArithmeticError, ValueError, TypeError):
         raise ValueError(f"found {raw!r}, which is not an integer") from None
     if not number.is_finite() or number != number.to_integral_value():
         raise ValueError(f"found {raw!r}, which is not an integer")
-    return int(number)
+    return _in_range(int(number))
 
 
 def _to_bool(raw: Any) -> bool:

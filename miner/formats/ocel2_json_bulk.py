@@ -9,9 +9,11 @@ It reads the (decompressed) file into memory and lets msgspec (C) check and deco
 2. Objects and events are decoded in batches of ``BATCH`` into typed structs: ids, types, times,
    attribute names, object ids and qualifiers must be JSON strings, lists must be lists. Each
    batch is turned into columns by C-level ``map`` and ``itertools`` calls and into Arrow arrays;
-   event times are parsed in bulk by Arrow. Attribute values keep their JSON text, which is turned
-   into the value ijson gives (int, Decimal, str, bool, None, list, dict) and typed by the shared
-   :func:`~miner.formats._ocel2_common.typed_value`.
+   event times and object attribute times are parsed in bulk by Arrow. Attribute values keep
+   their JSON text, which is turned into the value ijson gives (int, Decimal, str, bool, None,
+   list, dict) and typed by the shared :func:`~miner.formats._ocel2_common.typed_value` once per
+   distinct text; each attribute row only gets that value's number, and a batch's value columns
+   are taken from the distinct values by Arrow (no Python tuple per row).
 3. A worker thread hands the Arrow tables to the sink (DuckDB copies them in without the GIL)
    while the next batch is decoded, ``STAGE_ROWS`` rows of a table at a time: DuckDB inserts a
    table of several batches on all cores, a single batch on one.
@@ -34,7 +36,7 @@ import json
 import re
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from itertools import chain, compress
@@ -49,9 +51,10 @@ import pyarrow.compute as pc
 
 from miner.errors import InputError
 from miner.formats._input import check_file
-from miner.formats._ocel2_common import EPOCH_US, Emitter, ValueRow, parse_time, typed_value
+from miner.formats._ocel2_common import EPOCH_US, Emitter, ValueRow, typed_value
 from miner.formats.ocel2_json_fast import _declare, _Refused, timestamps
 from miner.model.loading import TableSink
+from miner.model.schema import ARROW_SCHEMAS
 from miner.progress import Progress
 
 #: Objects or events decoded (held as Python objects) at a time.
@@ -114,6 +117,8 @@ _STRING = msgspec.json.Decoder(str)
 _ID, _TYPE, _TIME = attrgetter("id"), attrgetter("type"), attrgetter("time")
 _ATTRIBUTES, _RELATIONSHIPS = attrgetter("attributes"), attrgetter("relationships")
 _TARGET, _QUALIFIER = attrgetter("object_id"), attrgetter("qualifier")
+_NAME, _ATTRIBUTE_TIME = attrgetter("name"), attrgetter("time")
+_TS = pa.timestamp("us", tz="UTC")
 #: What msgspec (and json) raise on input this path leaves; ValidationError is a DecodeError, and
 #: msgspec nests less deeply than ijson.
 _DECODING = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
@@ -269,22 +274,51 @@ def _plain(text: bytes) -> Any:
 
 
 class _Values:
-    """Typed attribute values, remembered by declared type and JSON text (values repeat)."""
+    """Typed attribute values, remembered by declared type and JSON text (values repeat).
+
+    Each distinct value gets a number; a batch's attribute rows are numbered in Python and their
+    value columns are taken from the distinct values by Arrow, in one go.
+    """
 
     def __init__(self) -> None:
-        self.known: dict[tuple[str | None, bytes], ValueRow] = {}
+        self.known: dict[tuple[str | None, bytes], int] = {}
+        self.rows: list[ValueRow] = []
 
-    def typed(self, declared: str | None, raw: msgspec.Raw) -> ValueRow:
-        """:func:`typed_value` of the raw JSON value; one it refuses leaves this path."""
+    def number(self, declared: str | None, raw: msgspec.Raw) -> int:
+        """The number of :func:`typed_value` of the raw JSON value; one it refuses leaves this
+        path."""
         key = (declared, bytes(raw))
         found = self.known.get(key)
         if found is None:
             try:
-                found = typed_value(declared, _plain(key[1]))
+                row = typed_value(declared, _plain(key[1]))
             except (TypeError, ValueError, *_DECODING) as exc:
                 raise Unusual(str(exc)) from None
-            self.known[key] = found
+            found = self.known[key] = len(self.rows)
+            self.rows.append(row)
         return found
+
+    def columns(self, numbers: list[int]) -> list[pa.Array]:
+        """The columns ``type, value_string, value_integer, value_float, value_boolean,
+        value_time`` of the values ``numbers``."""
+        codes = np.asarray(numbers, np.int64)
+        distinct, at = np.unique(codes, return_inverse=True)
+        rows = [self.rows[i] for i in distinct.tolist()]
+        try:
+            table = pa.Table.from_struct_array(pa.array(rows, type=_VALUE_STRUCT))
+        except (pa.ArrowException, OverflowError) as exc:  # e.g. an integer beyond 64 bits
+            raise Unusual(str(exc)) from None
+        columns: list[pa.Array] = table.take(pa.array(at)).columns
+        return columns
+
+
+_VALUE_STRUCT = pa.struct(
+    [
+        pa.field(f.name, f.type)
+        for f in ARROW_SCHEMAS["event_attributes"]
+        if f.name not in ("event_id", "name", "seq")
+    ]
+)
 
 
 class _Staged:
@@ -386,24 +420,25 @@ class _ObjectTables:
         self.staged.add_arrow("objects", [id_array, _strings(types, "object type")])
         attributes = list(map(_ATTRIBUTES, objects))
         if any(attributes):
-            self.add_attributes(compress(zip(ids, types, attributes), attributes))
+            self.add_attributes(id_array, types, attributes)
         _stage_links(self.staged, "object_objects", id_array, list(map(_RELATIONSHIPS, objects)))
 
-    def add_attributes(self, owners: Iterable[tuple[str, str, list[_ObjectAttribute]]]) -> None:
-        """The attribute values of ``(object id, object type, attributes)``; no time means the
-        initial value."""
-        typed, declared_types = self.values.typed, self.declared
-        rows = []
-        for object_id, object_type, attributes in owners:
-            declared = declared_types.get(object_type, {})
-            for item in attributes:
-                try:
-                    moment = EPOCH_US if item.time is None else parse_time(item.time)
-                except ValueError as exc:
-                    raise Unusual(str(exc)) from None
-                value = typed(declared.get(item.name), item.value)
-                rows.append((object_id, item.name, moment, *value))
-        self.staged.add_many("object_attributes", rows)
+    def add_attributes(
+        self, ids: pa.Array, types: list[str], attributes: list[list[_ObjectAttribute] | None]
+    ) -> None:
+        """The attribute values of the objects ``ids`` (of ``types``); no time means the initial
+        value."""
+        owners, items, numbers = _attribute_rows(self.values, self.declared, ids, types, attributes)
+        times = list(map(_ATTRIBUTE_TIME, items))
+        self.staged.add_arrow(
+            "object_attributes",
+            [
+                owners,
+                pa.array(list(map(_NAME, items)), pa.string()),
+                _attribute_times(times),
+                *self.values.columns(numbers),
+            ],
+        )
 
 
 class _EventTables:
@@ -437,15 +472,53 @@ class _EventTables:
         )
         attributes = list(map(_ATTRIBUTES, events))
         if any(attributes):
-            self.add_attributes(compress(zip(ids, types, attributes), attributes))
+            owners, items, numbers = _attribute_rows(
+                self.values, self.declared, id_array, types, attributes
+            )
+            self.staged.add_arrow(
+                "event_attributes",
+                [
+                    owners,
+                    pa.array(list(map(_NAME, items)), pa.string()),
+                    *self.values.columns(numbers),
+                ],
+            )
         _stage_links(self.staged, "event_objects", id_array, list(map(_RELATIONSHIPS, events)))
 
-    def add_attributes(self, owners: Iterable[tuple[str, str, list[_EventAttribute]]]) -> None:
-        """The attribute values of ``(event id, event type, attributes)``."""
-        typed, declared_types = self.values.typed, self.declared
-        rows = []
-        for event_id, event_type, attributes in owners:
-            declared = declared_types.get(event_type, {})
-            for item in attributes:
-                rows.append((event_id, item.name, *typed(declared.get(item.name), item.value)))
-        self.staged.add_many("event_attributes", rows)
+
+def _attribute_rows(
+    values: _Values,
+    declared_types: dict[str, dict[str, str]],
+    ids: pa.Array,
+    types: list[str],
+    attributes: list[Any],
+) -> tuple[pa.Array, list[Any], list[int]]:
+    """For the attribute lists of a batch of events or objects (with ``ids`` and ``types``): the
+    owner id of each attribute, the attributes in order, and the number of each one's value."""
+    if None in attributes:
+        attributes = [items or () for items in attributes]
+    counts = np.fromiter(map(len, attributes), np.int64, len(attributes))
+    number = values.number
+    numbers: list[int] = []
+    append = numbers.append
+    for owner_type, items in compress(zip(types, attributes), counts):
+        declared = declared_types.get(owner_type, {})
+        for item in items:
+            append(number(declared.get(item.name), item.value))
+    owners = ids.take(pa.array(np.repeat(np.arange(len(attributes)), counts)))
+    return owners, list(chain.from_iterable(attributes)), numbers
+
+
+def _attribute_times(times: list[str | None]) -> pa.Array:
+    """Object attribute times: EPOCH where there is none (the initial value), else read as the
+    event times are; one that cannot be read leaves this path."""
+    given = [time for time in times if time is not None]
+    try:
+        parsed = timestamps(given) if given else pa.array([], _TS)
+    except _Refused as exc:
+        raise Unusual(str(exc)) from None
+    if len(given) == len(times):
+        return parsed
+    missing = pa.array([time is None for time in times])
+    epoch = pa.array(np.full(len(times), EPOCH_US, np.int64)).cast(_TS)
+    return pc.replace_with_mask(epoch, pc.invert(missing), parsed)

@@ -447,3 +447,74 @@ def test_documents_over_the_bulk_limit_stream(name: str, monkeypatch: pytest.Mon
     with pytest.raises(Unusual, match="streamed instead"):
         read(REAL / name, read_ocel2_json_bulk)
     assert_same(REAL / name)
+
+
+def test_attribute_columns_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path builds attribute rows column-wise per batch (values numbered, times parsed
+    in bulk): owners with no attributes, null lists, initial values next to changes, values that
+    repeat across batches and times Arrow cannot read keep the original's rows and order."""
+    monkeypatch.setattr(bulk, "BATCH", 2)
+    monkeypatch.setattr(bulk, "STAGE_ROWS", 3)
+    doc = odd_document()
+    doc["events"][-1]["id"] = "12345"  # a number as an id is left to the streaming path
+    objects = doc["objects"]
+    objects[0]["attributes"] = None
+    objects[1]["attributes"] = [
+        {"name": "a", "value": 5},  # no time: the initial value
+        {"name": "a", "value": 5, "time": " 2023-01-02T03:04:05+01:00 "},  # parse_time strips
+        {"name": "a", "value": "5", "time": "2023-01-02"},
+        {"name": "b", "value": None, "time": "2023-01-02T03:04:05.123456Z"},
+    ]
+    objects[2]["attributes"] = []
+    doc["events"][1]["attributes"] = [{"name": "a", "value": 5}, {"name": "c", "value": [1, 2]}]
+    doc["events"][2]["attributes"] = None
+    path = tmp_path / "attributes.jsonocel"
+    path.write_text(json.dumps(doc))
+    assert_bulk_reads(path)
+    assert_same(path)
+
+
+@pytest.mark.parametrize(
+    ("owner", "change", "message"),
+    [
+        ("objects", {"name": "big", "value": 2**70}, "beyond the 64-bit integers"),
+        ("events", {"name": "big", "value": -(2**70)}, "beyond the 64-bit integers"),
+        ("objects", {"name": "t", "value": 1, "time": "not a time"}, "not an ISO 8601"),
+    ],
+)
+def test_attributes_the_bulk_path_leaves(
+    tmp_path: Path, owner: str, change: dict[str, Any], message: str
+) -> None:
+    """An integer beyond 64 bits or an attribute time that cannot be read leaves the bulk path;
+    the reader then refuses the file as the original does, naming the file and the record."""
+    doc = copy.deepcopy(EXAMPLE)
+    doc[owner][0]["attributes"].append(change)
+    path = tmp_path / "leaves.jsonocel"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(Unusual):
+        read(path, read_ocel2_json_bulk)
+    errors = []
+    for reader in (read_ocel2_json_fast, read_ocel2_json_ijson):
+        with pytest.raises(InputError) as caught:
+            read(path, reader)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert errors[0].startswith(f"{path}: {owner}[0] ") and message in errors[0]
+
+
+def test_64_bit_integers_are_kept(tmp_path: Path) -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["events"][0]["attributes"] += [
+        {"name": "top", "value": 2**63 - 1},
+        {"name": "bottom", "value": -(2**63)},
+    ]
+    path = tmp_path / "edges.jsonocel"
+    path.write_text(json.dumps(doc))
+    assert_bulk_reads(path)
+    assert_same(path)
+    log = read(path, read_ocel2_json_fast)
+    found = log.con.execute(
+        "SELECT name, value_integer FROM event_attributes WHERE name IN ('top', 'bottom') "
+        "ORDER BY name"
+    ).fetchall()
+    assert found == [("bottom", -(2**63)), ("top", 2**63 - 1)]
