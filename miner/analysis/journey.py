@@ -14,6 +14,9 @@ activity_id  catalogue id (A01 …; NULL for an unmapped partner code)
 phase      the catalogue phase (Aanmeldfase, …), NULL when unmapped
 lane       the organisation owning the activity in the reference model
 organisation  who performed it (``organisation`` attribute; the partner unless the mapping says)
+performer  who performed the modelled step: the ``performer`` attribute where the mapping reads one
+           (``performed_by``: a step whose result the partner registers; NULL when the row names no
+           one), else the organisation
 partner    the partner whose system recorded it
 lifecycle  ``start`` or ``complete``
 source     the export (indigo, pshv, smartflow, coa, dtv, kmar)
@@ -59,12 +62,16 @@ def create_journey(log: Log) -> str:
                    any_value(value_string) FILTER (WHERE name = 'activity_id') AS activity_id,
                    any_value(value_string) FILTER (WHERE name = 'organisation') AS organisation,
                    any_value(value_string) FILTER (WHERE name = 'partner') AS partner,
+                   any_value(value_string) FILTER (WHERE name = 'performer') AS performer,
                    any_value(value_string) FILTER (WHERE name = 'lifecycle:transition') AS lifecycle
             FROM event_attributes
-            WHERE name IN ('activity_id', 'organisation', 'partner', 'lifecycle:transition')
+            WHERE name IN ('activity_id', 'organisation', 'partner', 'performer',
+                           'lifecycle:transition')
             GROUP BY event_id)
         SELECT eo.object_id AS foreigner, e.event_id, e.timestamp AS ts, e.event_type AS activity,
                a.activity_id, c.phase, c.lane, a.organisation, a.partner,
+               CASE WHEN a.performer IS NULL THEN a.organisation ELSE nullif(a.performer, '')
+               END AS performer,
                coalesce(a.lifecycle, 'complete') AS lifecycle, e.source, e.source_row, e.seq
         FROM events e
         JOIN event_objects eo ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling'

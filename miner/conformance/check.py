@@ -310,7 +310,8 @@ def _events(con: Any, labels: frozenset[str], phase_of: Mapping[str, str | None]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE conf_events AS
         WITH staged AS (SELECT DISTINCT activity FROM journey WHERE lifecycle = 'start')
-        SELECT j.foreigner, j.event_id, j.ts, j.seq, j.activity, j.organisation, j.partner,
+        SELECT j.foreigner, j.event_id, j.ts, j.seq, j.activity, j.performer AS organisation,
+               j.partner,
                j.source, j.source_row, l.activity IS NOT NULL AS in_model, l.phase,
                CASE WHEN l.activity IS NOT NULL THEN {grp} END AS grp,
                CASE WHEN l.activity IS NOT NULL THEN row_number() OVER (

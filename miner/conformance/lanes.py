@@ -6,6 +6,10 @@ there), so the scans run in the engine and only the findings reach Python.
 Definitions (a foreigner's *model events* are their events of activities the model has, ordered by
 time and read order; two neighbours in that order are *consecutive*):
 
+The organisation judged is the event's *performer* (the journey's ``performer``: who did the
+modelled step, which differs from the recording organisation where a mapping's ``performed_by``
+names the sender of what the partner registers, as DT&V's receipt of the overdrachtsdossier).
+
 * **wrong lane**: a model event whose ``organisation`` is none of the organisations of the lanes
   of its task (:meth:`SwimlaneModel.organisations_for`). A task whose lanes map to no organisation
   is not judged. Activities the model does not know are never wrong lane (they are *not in model*).

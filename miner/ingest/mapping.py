@@ -19,10 +19,14 @@ A mapping is a TOML file (documented with a worked example in ``docs/ingest.md``
   (``{column, equals}``: only rows where the column has that value). The event's *organisation*
   (who performed the step) is the source's ``partner`` unless ``organisation`` fixes another, or
   ``organisation_codes`` names a ``[codes.<table>]`` of activity code → organisation (a step the
-  partner records but another organisation performs, e.g. the lawyer's talks in INDiGO), or
-  ``performed_by = {column, codes, unknown}`` reads it from a column of the row for the activity
-  codes listed (e.g. DT&V's ``bron``: who sent the dossier), with the values in ``unknown`` (e.g.
-  ``overig``) giving no organisation at all, as an empty cell does.
+  partner records but another organisation performs, e.g. the lawyer's talks in INDiGO).
+  ``performed_by = {column, codes, unknown}`` is for an event by which the partner registers the
+  *result* of another organisation's step (DT&V records the arrival of the overdrachtsdossier that
+  the IND, the Politie or the KMar sent, V01): for the activity codes listed, the event's
+  *performer* attribute is read from the column (DT&V's ``bron``), an empty cell or a value in
+  ``unknown`` (``overig``) giving ``''`` (not named). The organisation stays the recording one, so
+  the hand-off analysis still measures the transfer at its receipt; the conformance lane check
+  judges the performer (who did the modelled step).
 * ``[[objects]]`` — other objects a row refers to: ``column``, ``type``, ``qualifier``.
 * ``[attributes]`` — event attribute name = column. Columns the mapping does not use are carried
   through as attributes under their own name, except identifying ones.

@@ -170,7 +170,7 @@ def _event_candidates(stage: duckdb.DuckDBPyConnection, p: PreparedSource, as_of
         parts.append(f"""
             SELECT r._row, {j} AS spec, {code} AS code, {table} AS code_table,
                    {org_table} AS org_table, {lit(spec.organisation or '')} AS organisation_fixed,
-                   {performer} AS organisation_read,
+                   {performer} AS performer_read,
                    {lit(spec.lifecycle)} AS lifecycle, {spec.required} AS required,
                    {spec.activity_id is not None} AS fixed_activity,
                    {text} AS time_text, {time_cols} AS time_columns,
@@ -182,9 +182,9 @@ def _event_candidates(stage: duckdb.DuckDBPyConnection, p: PreparedSource, as_of
         WITH c AS ({' UNION ALL '.join(parts)})
         SELECT c.*,
                CASE WHEN c.fixed_activity THEN c.code ELSE a.target END AS activity_id,
-               CASE WHEN c.organisation_read IS NOT NULL THEN nullif(c.organisation_read, '')
-                    ELSE coalesce(nullif(c.organisation_fixed, ''), o.target, {lit(m.partner)})
-               END AS organisation,
+               coalesce(nullif(c.organisation_fixed, ''), o.target, {lit(m.partner)})
+                   AS organisation,
+               c.performer_read AS performer,
                w.kind AS dst,
                CASE WHEN c.code IS NULL THEN 'activity_missing'
                     WHEN c.time_text IS NULL AND c.required THEN 'timestamp_missing'

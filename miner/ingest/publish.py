@@ -29,7 +29,8 @@ def event_rows_sql(p: PreparedSource) -> str:
         SELECT {lit(p.mapping.name)} || ':' || b.record{suffix} AS event_id,
                coalesce(c.label, e.code) AS event_type, e.utc_ts AS timestamp,
                {lit(p.mapping.name)} AS source, {lit(p.label)} AS source_file,
-               e._row AS source_row, e.spec, e.code, e.activity_id, e.organisation, e.lifecycle
+               e._row AS source_row, e.spec, e.code, e.activity_id, e.organisation, e.lifecycle,
+               e.performer
         FROM {p.prefix}_ev e
         JOIN {p.prefix}_base b USING (_row)
         LEFT JOIN catalogue c ON c.activity_id = e.activity_id
@@ -49,7 +50,7 @@ def stage_events(stage: duckdb.DuckDBPyConnection, sources: list[PreparedSource]
 
 def _attribute_parts(p: PreparedSource, index: int) -> list[str]:
     """SELECTs of (src, source_row, name, value, k) for the mapped and carried-through columns;
-    ``k`` orders the attributes of one event (5 and up, after the fixed ones)."""
+    ``k`` orders the attributes of one event (6 and up, after the fixed ones)."""
     identifying = set(p.mapping.person.columns())
     named = dict(p.mapping.attributes)
     used = set(p.mapping.used_columns())
@@ -58,7 +59,7 @@ def _attribute_parts(p: PreparedSource, index: int) -> list[str]:
         if not is_mapped and column not in identifying:
             named.setdefault(column, column)
     parts = []
-    for k, (name, column) in enumerate(sorted(named.items()), start=5):
+    for k, (name, column) in enumerate(sorted(named.items()), start=6):
         source_column = p.columns.get(column, column)
         if column in identifying or source_column in {p.columns.get(c) for c in identifying}:
             continue
@@ -77,6 +78,10 @@ def stage_attributes(stage: duckdb.DuckDBPyConnection, sources: list[PreparedSou
              f"{i} AS k FROM out_events WHERE {c} IS NOT NULL" for i, c in enumerate(fixed)]
     parts.append("SELECT event_id, 'partner', s.partner, e.rowid, 4 "
                  "FROM out_events e JOIN source_facts s USING (src)")
+    # performer: the organisation that did the modelled step when the recording partner only
+    # registers its result (mapping key performed_by; '' when the row names no one)
+    parts.append("SELECT event_id, 'performer', performer, rowid, 5 FROM out_events "
+                 "WHERE performer IS NOT NULL")
     column_parts = [q for i, p in enumerate(sources) if p.mapping.kind == "events"
                     for q in _attribute_parts(p, i)]
     if column_parts:

@@ -178,3 +178,25 @@ def test_ingesting_again_changes_nothing(ingested_year: Ingested) -> None:
         log.close()
     assert counts() == before
     assert again.events == 0 and len(again.skipped) == 7
+
+
+def test_performer_of_the_dossier_is_its_sender_and_dtv_stays_the_recorder(
+        ingested_year: Ingested) -> None:
+    """dtv.toml's ``performed_by``: DT&V's receipt of the overdrachtsdossier (V01) keeps DT&V as
+    organisation (the hand-off analysis measures the transfer there) and gets the sender named in
+    ``bron`` as performer ('' for 'overig'); other events get no performer."""
+    con = _con(ingested_year)
+    rows = con.execute("""
+        SELECT max(value_string) FILTER (WHERE name = 'activity_id') AS activity,
+               max(value_string) FILTER (WHERE name = 'organisation') AS organisation,
+               max(value_string) FILTER (WHERE name = 'performer') AS performer,
+               max(value_string) FILTER (WHERE name = 'bron') AS bron
+        FROM event_attributes JOIN events USING (event_id)
+        WHERE source = 'dtv' GROUP BY event_id""").fetchall()
+    dossiers = [r for r in rows if r[0] == "V01"]
+    assert len(dossiers) > 1000
+    assert {r[1] for r in dossiers} == {"DT&V"}
+    assert all(r[2] == ("" if r[3] in (None, "overig") else r[3].strip()) for r in dossiers)
+    senders = {r[2] for r in dossiers}
+    assert {"IND", "Politie", "KMar"} <= senders
+    assert all(r[2] is None for r in rows if r[0] != "V01")
