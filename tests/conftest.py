@@ -1,5 +1,7 @@
 """Shared fixtures: the real logs beside the project, pm4py as the oracle, the simulated default year
-(one run per session), that year ingested (``ingested_year``) and a throwaway PostgreSQL server."""
+(one run per session), that year ingested (``ingested_year``), its conformance result
+(``year_conformance``, computed once per session), a throwaway PostgreSQL server, and a Chromium
+``browser``/``page`` for the tests of rendered HTML."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import miner
+from miner.conformance.check import Conformance, check_conformance
 from miner.ingest import IngestSummary, PseudonymKey, ingest
 from miner.model.log import connect
 from miner.simulation import SimulationResult, simulate
@@ -165,3 +168,55 @@ def ingest_run(run: SimulationResult, workspace: Path) -> Ingested:
 def ingested_year(default_run: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> Ingested:
     """The default year, all partners, ingested with the shipped mappings."""
     return ingest_run(default_run, tmp_path_factory.mktemp("ingest") / "year.duckdb")
+
+
+#: The allowlist reference date of ``year_conformance`` (fixed, so its results do not age).
+CONFORMANCE_AS_OF = date(2026, 1, 1)
+
+
+@pytest.fixture(scope="session")
+def year_conformance(ingested_year: Ingested) -> Conformance:
+    """``check_conformance`` of the ingested year against the reference model, no allowlist, as of
+    :data:`CONFORMANCE_AS_OF` (about 40 s; computed once per session, read-only)."""
+    log = connect(ingested_year.workspace, read_only=True)
+    try:
+        return check_conformance(log, as_of=CONFORMANCE_AS_OF, workers=2)
+    finally:
+        log.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """The Debian Chromium driven by playwright (skips when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is absent (Debian package 'chromium'; CI installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page (own context: empty storage, downloads accepted) that records console errors
+    (``page.errors``) and every request (``page.requests``)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    opened = context.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.on("request", lambda r: requests.append(r.url))
+    opened.errors, opened.requests = errors, requests
+    try:
+        yield opened
+    finally:
+        context.close()

@@ -17,6 +17,11 @@ Categories (the lane ones are defined in :mod:`miner.conformance.lanes`):
   and the last allowed day has passed: a statutory term exceeded). Element: the norm's first ``to``
   activity. Evidence: the event that started the clock and, when there is one, the one that stopped
   it.
+* **before log**: a skipped step that was expected before the moment from which every partner's
+  export has data (the *coverage start*: the latest of the sources' first event times). Before it
+  the data cannot show whether the step happened: a journey that began before the exports did
+  (the initial stock, whose first years only some partners deliver) is not missing those steps.
+  Reported apart, not counted against the conformance rate.
 * **unresolved**: the foreigner's trace in a phase belongs to a variant whose alignment exceeded the
   time budget; it is reported, never counted as fitting.
 * **not in model**: an event of an activity the model does not have (reported; it does not count
@@ -33,10 +38,11 @@ import duckdb
 
 from miner.conformance._controlflow import VariantCheck
 
-#: Categories in report order. ``not_in_model`` is reported but not counted in the rates.
+#: Categories in report order. ``before_log`` and ``not_in_model`` are reported but not counted
+#: in the rates.
 CATEGORIES = ("skipped", "inserted", "wrong_order", "late", "wrong_lane", "unexpected_handoff",
-              "missing_handoff", "unresolved", "not_in_model")
-RATED = tuple(c for c in CATEGORIES if c != "not_in_model")
+              "missing_handoff", "unresolved", "before_log", "not_in_model")
+RATED = tuple(c for c in CATEGORIES if c not in ("before_log", "not_in_model"))
 #: Separator of the activities in a variant key (a unit separator: never in a label).
 SEP = "\x1f"
 
@@ -133,12 +139,23 @@ def load_templates(con: duckdb.DuckDBPyConnection,
 def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     """The templates spread to every foreigner with the variant: rows (foreigner, category,
     activity, organisation, partner, detail, phase, event_id, source, source_row, ts). Needs
-    ``conf_traces`` (foreigner, grp, variant) and ``conf_events`` with ``grp`` and ``pos``."""
+    ``conf_traces`` (foreigner, grp, variant), ``conf_events`` with ``grp`` and ``pos``, and the
+    ``journey`` (for the coverage start)."""
+    coverage = con.execute(
+        "SELECT max(first) FROM (SELECT min(ts) AS first FROM journey GROUP BY source)"
+    ).fetchone()
     return con.execute("""
-        SELECT r.foreigner, t.category, t.activity,
+        SELECT r.foreigner,
+               CASE WHEN t.category = 'skipped' AND e.ts < $coverage THEN 'before_log'
+                    ELSE t.category END,
+               t.activity,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.organisation END,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.partner END,
-               t.detail, e.phase, e.event_id, e.source, e.source_row, e.ts
+               CASE WHEN t.category = 'skipped' AND e.ts < $coverage
+                    THEN t.detail || ', before every partner''s data begins ('
+                         || strftime($coverage, '%Y-%m-%d') || ')'
+                    ELSE t.detail END,
+               e.phase, e.event_id, e.source, e.source_row, e.ts
         FROM conf_templates t
         JOIN conf_traces r ON r.grp = t.grp AND r.variant = t.variant
         JOIN conf_events e ON e.foreigner = r.foreigner AND e.grp = t.grp AND e.pos = t.pos
@@ -146,7 +163,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         -- is still open when the data ends
         WHERE NOT (t.category = 'skipped' AND t.detail LIKE 'expected after%' AND NOT EXISTS (
             SELECT 1 FROM conf_events x WHERE x.foreigner = r.foreigner AND x.ts > e.ts))
-    """).fetchall()
+    """, {"coverage": coverage[0] if coverage else None}).fetchall()
 
 
 def late_rows(con: duckdb.DuckDBPyConnection,

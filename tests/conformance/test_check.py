@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -13,11 +13,10 @@ import pytest
 
 from miner.conformance._controlflow import Move, VariantCheck
 from miner.conformance.allowlist import apply_allowlist, read_allowlist
-from miner.conformance.check import Conformance, check_conformance
+from miner.conformance.check import Conformance
 from miner.conformance.cli import register
-from miner.conformance.deviations import Deviation, move_templates
+from miner.conformance.deviations import RATED, Deviation, move_templates
 from miner.errors import SchemaError
-from miner.model.log import connect
 from tests.conftest import KEY, Ingested
 
 AS_OF = date(2026, 1, 1)
@@ -76,12 +75,10 @@ def test_allowlist_accepts_until_it_expires(tmp_path: Path) -> None:
 # --- the simulated year ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def year_result(ingested_year: Ingested) -> Conformance:
-    log = connect(ingested_year.workspace, read_only=True)
-    try:
-        return check_conformance(log, as_of=AS_OF, workers=2)
-    finally:
-        log.close()
+def year_result(year_conformance: Conformance) -> Conformance:
+    """The year's conformance (the session fixture of tests/conftest.py, as of AS_OF)."""
+    assert year_conformance.as_of == AS_OF.isoformat()
+    return year_conformance
 
 
 def _truth(ingested: Ingested) -> tuple[dict[str, set[str]], set[str], set[str]]:
@@ -110,6 +107,46 @@ def test_planted_deviations_are_recovered(ingested_year: Ingested,
         assert len(want) > 100, category
         precision, recall = len(got & want) / len(got), len(got & want) / len(want)
         assert precision >= 0.95 and recall >= 0.95, (category, precision, recall)
+
+
+@pytest.mark.slow
+def test_lane_findings_are_the_planted_ones(ingested_year: Ingested,
+                                            year_result: Conformance) -> None:
+    """Every wrong-lane finding is the planted documents research by the Politie: DT&V's receipt
+    of the overdrachtsdossier is judged by its sender (dtv.toml ``performed_by``), so it is neither
+    in the wrong lane nor a missing hand-off from V01 to DT&V's own steps."""
+    planted, faulty, _ = _truth(ingested_year)
+    wrong_lane = {d.foreigner for d in year_result.deviations if d.category == "wrong_lane"}
+    wrong_lane -= faulty
+    assert len(wrong_lane & planted["dev_documents_by_politie"]) / len(wrong_lane) >= 0.95
+    dossier = "Sturen overdrachtsdossier (Extern: KMar)"
+    assert not [d for d in year_result.deviations if d.category == "wrong_lane"
+                and d.activity == dossier]
+    assert not [d for d in year_result.deviations if d.category == "missing_handoff"
+                and (d.detail or "").startswith(dossier + " -> ")]
+
+
+@pytest.mark.slow
+def test_steps_expected_before_every_partner_delivers_are_before_log(
+        ingested_year: Ingested, year_result: Conformance) -> None:
+    """A skipped step expected before the coverage start (the latest first event of a source) is
+    ``before_log``, not counted in the rate; one expected after it stays ``skipped``."""
+    con = duckdb.connect(str(ingested_year.workspace), read_only=True)
+    (coverage,) = con.execute("""
+        SELECT max(first) FROM (
+            SELECT min(e.timestamp) AS first FROM events e JOIN event_objects eo
+              ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling' GROUP BY e.source)
+    """).fetchone()
+    def at(d: Deviation) -> datetime:
+        return datetime.fromisoformat(d.evidence[0].ts)
+    before = [d for d in year_result.deviations if d.category == "before_log"]
+    skipped = [d for d in year_result.deviations if d.category == "skipped"]
+    assert len(before) > 1000 and len(skipped) > 1000
+    assert all(at(d) < coverage for d in before)
+    assert all(at(d) >= coverage for d in skipped)
+    assert year_result.count("before_log") == len(before)
+    deviating = {d.foreigner for d in year_result.deviations if d.category in RATED}
+    assert year_result.conforming == year_result.foreigners - len(deviating)
 
 
 @pytest.mark.slow
