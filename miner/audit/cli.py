@@ -1,0 +1,119 @@
+"""``miner audit``: the command-line face of :func:`miner.audit.write_audit` and
+:func:`miner.audit.render_audit`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from miner.errors import InputError, SchemaError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``audit`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="the conformance audit: rates, categories, a drill-down per foreigner, sign-off",
+        description=(
+            "Write the conformance audit of a workspace: FILE.html (one self-contained file with "
+            "rates per month/phase/lane/partner, deviation categories, a drill-down per "
+            "pseudonymised foreigner with timeline and evidence, the accepted deviations apart "
+            "and a sign-off per finding), FILE-annex.csv (every finding) and FILE.results.json. "
+            "The conformance is checked now, or read from a `miner conformance` folder with "
+            "--conformance. --results renders saved results again without the workspace. "
+            "Definitions: docs/audit.md."),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workspace", type=Path, metavar="WS", help="a workspace made by ingest")
+    source.add_argument("--results", type=Path, metavar="FILE.results.json",
+                        help="render saved audit results (no workspace needed)")
+    parser.add_argument("--conformance", type=Path, metavar="DIR",
+                        help="with --workspace: a folder written by `miner conformance` (not "
+                             "checked again)")
+    parser.add_argument("--model", type=Path, metavar="FILE",
+                        help="own model (.bpmn with lanes, .pnml, .ptml); with --conformance: "
+                             "the model it was checked against, for the provenance")
+    parser.add_argument("--lanes", type=Path, metavar="FILE.toml",
+                        help="lane name = organisation, for an own BPMN")
+    parser.add_argument("--allowlist", type=Path, metavar="FILE",
+                        help="accepted deviations (TOML); with --conformance: the allowlist it "
+                             "was checked with, to show each entry's reason")
+    parser.add_argument("--period", metavar="P",
+                        help="a month (2021-03), tertaal (2021-T1), quarter (2021-Q2) or year")
+    parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help="the date the allowlist is valid on (default today)")
+    parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
+                        help="alignment time budget per variant (default 10)")
+    parser.add_argument("--lang", choices=("nl", "en"), default="nl",
+                        help="language of the audit (default nl)")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE.html")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``miner audit``; returns the exit code."""
+    from miner.audit.render import (
+        annex_path,
+        read_audit_results,
+        write_audit,
+        write_audit_html,
+    )
+    from miner.report.render import results_path
+
+    started = time.perf_counter()
+    if args.results is not None:
+        if args.conformance is not None:
+            raise InputError("miner audit --results renders saved results; --conformance needs "
+                             "--workspace")
+        write_audit_html(read_audit_results(args.results), args.out, lang=args.lang)
+        print(f"audit written to {args.out}")
+        return 0
+    from miner.model.log import connect
+    from miner.progress import spinner
+
+    log = connect(args.workspace, read_only=True)
+    try:
+        conformance = _conformance(args, log)
+        with spinner("writing the audit"):
+            write_audit(log, conformance, args.out, lang=args.lang, allowlist=args.allowlist,
+                        model=args.model, conformance_source=args.conformance)
+    finally:
+        log.close()
+    print(f"{len(conformance.deviations)} findings and {len(conformance.accepted)} accepted "
+          f"deviations of {conformance.foreigners} foreigners")
+    print(f"audit written to {args.out}, annex {annex_path(args.out)}, results "
+          f"{results_path(args.out)} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _conformance(args: argparse.Namespace, log: Any) -> Any:
+    """The conformance result: read from ``--conformance``, or checked on the workspace."""
+    if args.conformance is not None:
+        given = [name for name in ("period", "as_of", "lanes") if getattr(args, name)]
+        if given:
+            flags = ", ".join("--" + n.replace("_", "-") for n in given)
+            raise InputError(f"{flags}: fixed by the conformance result in {args.conformance}; "
+                             "leave them out, or check again without --conformance")
+        from miner.audit.loading import read_conformance_dir
+        return read_conformance_dir(args.conformance)
+    from miner.analysis.period import Period
+    from miner.conformance.check import check_conformance
+    from miner.progress import spinner
+
+    lanes = None
+    if args.lanes is not None:
+        try:
+            raw = tomllib.loads(args.lanes.read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SchemaError(f"{args.lanes}: cannot read the lane mapping: {exc}") from exc
+        lanes = {str(k): str(v) for k, v in raw.items()}
+    period = Period.parse(args.period) if args.period else None
+    with spinner("checking conformance"):
+        return check_conformance(log, args.model, allowlist=args.allowlist, period=period,
+                                 budget_s=args.budget, as_of=args.as_of,
+                                 lane_organisations=lanes)
+

@@ -1,0 +1,78 @@
+"""Reading a conformance result saved by ``miner conformance`` (:func:`read_conformance_dir`), so the
+audit can be made without checking the workspace again.
+
+``conformance.json`` holds every figure but only a sample of the deviations; the full lists are in
+``deviations.parquet`` (findings first, then accepted ones, each in the result's order). The two
+together give back the :class:`~miner.conformance.check.Conformance` that was saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from miner.conformance.check import Conformance
+from miner.conformance.cli import DEVIATION_COLUMNS
+from miner.errors import InputError
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_conformance_dir(folder: str | Path) -> Conformance:
+    """The :class:`Conformance` saved in ``folder`` by ``miner conformance`` (``conformance.json``
+    and the deviations file it names).
+
+    Raises:
+        InputError: a file is missing or unreadable, or the deviations file does not hold the
+            number of deviations the counts in ``conformance.json`` add up to.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    summary_file = folder / "conformance.json"
+    try:
+        summary: dict[str, Any] = json.loads(summary_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{summary_file}: cannot read a conformance result ({exc}); give the "
+                         "folder written by `miner conformance --out DIR`") from exc
+    if not isinstance(summary, dict) or summary.get("kind") != "conformance":
+        raise InputError(f"{summary_file}: not a conformance result (kind 'conformance')")
+    table_file = folder / str(summary.get("deviations_file") or "deviations.parquet")
+    try:
+        table = pq.read_table(table_file, columns=list(DEVIATION_COLUMNS))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{table_file}: cannot read the deviations ({exc})") from exc
+    findings: list[dict[str, Any]] = []
+    accepted: list[dict[str, Any]] = []
+    for row in table.to_pylist():
+        (accepted if row["accepted_by"] is not None else findings).append(_deviation(row))
+    counts = summary.get("counts", [])
+    want = (sum(c["deviations"] for c in counts), sum(c["accepted"] for c in counts))
+    if (len(findings), len(accepted)) != want:
+        raise InputError(
+            f"{table_file}: holds {len(findings)} findings and {len(accepted)} accepted "
+            f"deviations, but {summary_file.name} counts {want[0]} and {want[1]}; the two files "
+            "are not from one run of `miner conformance`")
+    try:
+        return Conformance.from_dict({**summary, "deviations": findings, "accepted": accepted})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{summary_file}: not a conformance result this miner reads ({exc})"
+                         ) from exc
+
+
+def _deviation(row: dict[str, Any]) -> dict[str, Any]:
+    """A deviations-file row as a :meth:`Deviation.to_dict`-shaped dict (evidence split on ``;``)."""
+    parts = [(row[c] or "").split(";") if row[c] else []
+             for c in ("event_ids", "sources", "source_rows", "times")]
+    evidence = [{"event_id": e, "source": s, "source_row": int(r), "ts": t}
+                for e, s, r, t in zip(*parts, strict=True)]
+    return {**{c: row[c] for c in DEVIATION_COLUMNS[:10]}, "evidence": evidence}
