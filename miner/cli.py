@@ -17,7 +17,9 @@ from typing import Any
 
 import miner
 from miner.analysis.cli import register as register_analyze
+from miner.audit.cli import register as register_audit
 from miner.conformance.cli import register as register_conformance
+from miner.demo import register as register_demo
 from miner.errors import MinerError
 from miner.ingest.cli import register as register_ingest
 from miner.model.filters import AttributeFilter, Filter, TimeWindow
@@ -219,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_analyze(commands)
     register_conformance(commands)
     register_report(commands)
+    register_audit(commands)
+    register_demo(commands)
     return parser
 
 
