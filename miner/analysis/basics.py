@@ -36,6 +36,8 @@ workspace works); durations are in days.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from functools import cache
@@ -194,11 +196,8 @@ def basics(log: Log, *, period: Period | None = None, segment: Segment | None = 
         ('Registratie van persoonlijke gegevens', 'Doorzoeken van bagage (start I&R proces Politie)')
     """
     segment = segment or Segment()
-    flat = segment_log(log, period=period, segment=segment)
-    try:
+    with segmented(log, period=period, segment=segment) as flat:
         graph, found, durations = dfg(flat), variants(flat), case_durations(flat)
-    finally:
-        log.con.execute(f"DROP TABLE IF EXISTS {_SEGMENT}")
     d = durations.table["duration_s"] / DAY_S
     table = found.table.head(top)
     return Basics(
@@ -227,11 +226,21 @@ def basics(log: Log, *, period: Period | None = None, segment: Segment | None = 
     )
 
 
+@contextmanager
+def segmented(log: Log, *, period: Period | None = None,
+              segment: Segment | None = None) -> Iterator[EventLog]:
+    """:func:`segment_log` for the ``with`` block; its temporary table is dropped afterwards."""
+    try:
+        yield segment_log(log, period=period, segment=segment)
+    finally:
+        log.con.execute(f"DROP TABLE IF EXISTS {_SEGMENT}")
+
+
 def segment_log(log: Log, *, period: Period | None = None,
                 segment: Segment | None = None) -> EventLog:
     """The foreigners' case-centric log restricted to ``period`` and ``segment``. The foreigner
     fields (spoor, location, nationality) select cases through the temporary table
-    ``_miner_segment_foreigners``, made here; :func:`basics` drops it."""
+    ``_miner_segment_foreigners``, made here; :func:`segmented` drops it."""
     segment = segment or Segment()
     # The period as an events time window; without one an open window, which still keeps the
     # figures off the case index (a read-only workspace cannot build it).

@@ -85,14 +85,11 @@ def _dfg(log: Log, period: Period) -> dict[str, Any]:
     shape of its ``to_dict()``, without the variants and case durations the report does not show
     (they cost half of its time). ``cases`` is the sum of the start counts (one start per case),
     ``events`` that plus the sum of the edge frequencies (every other event ends one edge)."""
-    from miner.analysis.basics import _SEGMENT, segment_log
+    from miner.analysis.basics import segmented
     from miner.analysis.dfg import dfg
 
-    flat = segment_log(log, period=period)
-    try:
+    with segmented(log, period=period) as flat:
         graph = dfg(flat)
-    finally:
-        log.con.execute(f"DROP TABLE IF EXISTS {_SEGMENT}")
     edges: list[dict[str, Any]] = [{"source": str(r.source), "target": str(r.target), "frequency": int(r.frequency),
               "median_days": float(r.median_s) / 86400.0} for r in graph.table.itertuples()]
     starts = {str(k): int(v) for k, v in graph.start_activities.items()}
