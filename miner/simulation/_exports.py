@@ -155,18 +155,34 @@ class WriterPool:
         n = self.rows[name] = self.rows.get(name, 0) + 1
         self.batch.append((key, name, cells))
         if len(self.batch) >= 20_000:
-            self.queue.put(self.batch)
+            self._put(self.batch)
             self.batch = []
         return name, n
+
+    def _put(self, item: Any) -> None:
+        """Queue ``item`` for the writer; fail, not hang, when the writer process has died."""
+        import queue
+
+        from miner.errors import MinerError
+
+        while True:
+            try:
+                self.queue.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not self.proc.is_alive():
+                    raise MinerError(
+                        "the export writer process stopped (exit code "
+                        f"{self.proc.exitcode}) before all rows were written") from None
 
     def close(self) -> dict[str, int]:
         """Flush, wait for the writer process; returns the data rows per file."""
         from miner.errors import MinerError
 
         if self.batch:
-            self.queue.put(self.batch)
+            self._put(self.batch)
             self.batch = []
-        self.queue.put(None)
+        self._put(None)
         self.proc.join()
         if self.proc.exitcode != 0:
             raise MinerError(f"the export writer process failed (exit code {self.proc.exitcode})")
