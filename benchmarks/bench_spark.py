@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_spark.py --workspace eventlogs/chain.duckdb [--master local[2]]
 
-Runs DFG (with the case index), variants, case durations, hand-offs, stock, norms and duplicate
-work on DuckDB and on Spark through the same analysis functions, checks the results are identical
-(floats to 1e-9 relative), and prints seconds and events per second per core for both. DuckDB is
-limited to as many threads as Spark has cores, so the ratio is per core. Appends a row to
-benchmarks/out/results.jsonl. Not part of the test run.
+Runs DFG (with the case index), variants, case durations, hand-offs, stock, norms, duplicate
+work, bottlenecks, queue discipline, no-shows, registration lag and measures (every analysis of
+``miner analyze`` but the basics) on DuckDB and on Spark through the same analysis functions,
+checks the results are identical (floats to 1e-9 relative), and prints seconds and events per
+second per core for both. DuckDB is limited to as many threads as Spark has cores, so the ratio is
+per core. Appends a row to benchmarks/out/results.jsonl. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from miner.analysis.bottlenecks import bottlenecks
 from miner.analysis.cases import case_durations
+from miner.analysis.chain import all_measures
 from miner.analysis.dfg import dfg
 from miner.analysis.duplicates import duplicate_work
 from miner.analysis.handoffs import handoffs
+from miner.analysis.lag import registration_lag
 from miner.analysis.norms import norms
+from miner.analysis.noshows import no_shows
+from miner.analysis.queues import queue_discipline
 from miner.analysis.stock import stock
 from miner.analysis.variants import variants
 from miner.engine import connect, spark_session
@@ -56,6 +62,11 @@ ANALYSES: dict[str, Callable[[Log], Any]] = {
     "stock over time": lambda log: stock(log).to_dict(),
     "norms": lambda log: norms(log).to_dict(),
     "duplicate work": lambda log: duplicate_work(log).to_dict(),
+    "bottlenecks": lambda log: bottlenecks(log).to_dict(),
+    "queue discipline (builds the chain-event selection)": lambda log: queue_discipline(log).to_dict(),
+    "no-shows": lambda log: no_shows(log).to_dict(),
+    "registration lag": lambda log: registration_lag(log).to_dict(),
+    "measures": lambda log: all_measures(log).to_dict(),
 }
 
 
@@ -75,7 +86,7 @@ def run(workspace: Path, master: str) -> dict[str, Any]:
     on_spark = connect(duck, engine="spark", session=session, parquet=folder / "parquet")
     export = time.perf_counter() - started
     print(f"{events:,} events; Parquet export and registration {export:.1f} s")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, analysis in ANALYSES.items():
         t0 = time.perf_counter()
         expected = analysis(duck)

@@ -3,12 +3,16 @@
     .venv/bin/python benchmarks/run_all.py --events 1000000 [--events 10000000] [--no-spark]
 
 Runs, for each size, ``bench_core.py`` (import XES and OCEL 2.0, DFG, performance DFG, variants
-against pm4py, outputs checked identical) and ``bench_handoffs.py`` (hand-offs against pm4py's
-handover-of-work network, identical values); then ``bench_spark.py`` on the simulated default year
-(the engine-side analyses on Spark local[2] against DuckDB on 2 threads, identical results). Each
-script stops with an error when outputs differ, so a table is only written for checked outputs.
-Prints the table (seconds, ratios, peak bytes per event) and appends it, with the machine
-description, to docs/benchmarks.md.
+against pm4py, outputs checked identical), ``bench_handoffs.py`` (hand-offs against pm4py's
+handover-of-work network, identical values) and the workloads of this file (:func:`workloads`: case
+durations against pm4py's ``get_all_case_durations``, token replay of the variants against pm4py's
+``fitness_token_based_replay`` on the net pm4py's inductive miner (noise threshold 0.5) discovers
+from the same log, and
+duplicate work, which pm4py has no counterpart of, on the simulated year); then ``bench_spark.py``
+on the simulated default year (the chain analyses on Spark local[2] against DuckDB on 2 threads,
+identical results). Each step stops with an error when outputs differ, so a table is only written
+for checked outputs. Prints the table (seconds, ratios, peak bytes per event) and appends it, with
+the machine description, to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -87,6 +91,101 @@ def simulated_year(folder: Path) -> Path:
     return workspace
 
 
+def workloads(n: int, year: Path | None) -> dict[str, Any]:
+    """Case durations, token replay on variants (both against pm4py, outputs checked) and duplicate
+    work (miner only) at ``n`` events; appends a ``workloads`` row to results.jsonl."""
+    import contextlib
+    import io
+    import math
+    import platform
+
+    import pandas as pd
+    from bench_core import measured, quiet_pm4py
+    from synthetic import synthetic_log
+
+    import miner
+    from miner.analysis.cases import case_durations
+    from miner.conformance._controlflow import check_variants
+
+    data = synthetic_log(n, OUT / f"synthetic-{n}.parquet")
+    workspace = OUT / f"synthetic-{n}-workloads.duckdb"
+    workspace.unlink(missing_ok=True)
+    mapping = miner.ColumnMapping(activity="activity", timestamp="timestamp",
+                                  objects={"case_id": "case"})
+    log = miner.read(data, workspace=workspace, mapping=mapping)
+    flat = miner.flatten(log)
+    flat.steps_sql()  # the case index, timed by bench_core as "case index (first query)"
+    pm4py = quiet_pm4py()
+    frame = pm4py.format_dataframe(pd.read_parquet(data), case_id="case_id",
+                                   activity_key="activity", timestamp_key="timestamp")
+    ours: dict[str, dict[str, float]] = {}
+    theirs: dict[str, dict[str, float]] = {}
+    rows: list[dict[str, Any]] = []
+
+    print(f"{n:,} events: case durations")
+    with measured("miner case_durations", ours):
+        durations = case_durations(flat)
+    with measured("pm4py get_all_case_durations", theirs):
+        expected = pm4py.get_all_case_durations(frame)
+    found = sorted(float(d) for d in durations.table["duration_s"])
+    assert len(found) == len(expected) and all(
+        math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) for a, b in zip(found, expected, strict=True)
+    ), "case durations differ from pm4py"
+    per_case = pm4py.statistics.traces.generic.pandas.case_statistics.get_cases_description(frame)
+    assert {str(c): float(d) for c, d in zip(durations.table["case_id"],
+                                             durations.table["duration_s"], strict=True)} == {
+        str(c): float(v["caseDuration"]) for c, v in per_case.items()}, "per-case durations differ"
+    print("  identical: every case's duration")
+    rows.append({"step": "case durations", "miner": ours["miner case_durations"],
+                 "pm4py": theirs["pm4py get_all_case_durations"]})
+
+    print("token replay on variants (net: pm4py inductive miner, noise 0.5, on the same log)")
+    # Noise threshold 0.5: at 0 and 0.2 the net of this Markov log is a flower every trace fits;
+    # at 0.5 about 11 % of the traces fit (log fitness about 0.83), so the check means something.
+    net, im, fm = pm4py.discover_petri_net_inductive(frame, noise_threshold=0.5)
+    with measured("miner variants + token replay", ours):
+        variants = miner.variants(flat).counts()
+        replay = check_variants(net, im, fm, variants, alignments=False, precision=False,
+                                workers=1)
+    with measured("pm4py fitness_token_based_replay", theirs), \
+            contextlib.redirect_stderr(io.StringIO()):  # its progress bar
+        fitness = pm4py.fitness_token_based_replay(frame, net, im, fm)
+    cases = sum(variants.values())
+    fits = 100.0 * sum(c.cases for c in replay.variants if c.replay_fits) / cases
+    mean = sum(c.cases * (c.replay_fitness or 0.0) for c in replay.variants) / cases
+    for name, a, b in (("log fitness", replay.log_replay_fitness, fitness["log_fitness"]),
+                       ("fitting traces %", fits, fitness["percentage_of_fitting_traces"]),
+                       ("average trace fitness", mean, fitness["average_trace_fitness"])):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"token replay {name}: {a} vs {b}"
+    print(f"  identical: log fitness {replay.log_replay_fitness:.6f}, fitting traces {fits:.2f} %, "
+          f"average trace fitness {mean:.6f} ({len(variants):,} variants, {cases:,} cases)")
+    rows.append({"step": f"token replay on variants ({len(variants):,} variants, 1 process, "
+                         f"log fitness {replay.log_replay_fitness:.4f})",
+                 "miner": ours["miner variants + token replay"],
+                 "pm4py": theirs["pm4py fitness_token_based_replay"]})
+    log.close()
+    workspace.unlink(missing_ok=True)
+
+    if year is not None:
+        from miner.analysis.duplicates import duplicate_work
+        from miner.model.log import connect
+
+        on_year = connect(year, read_only=True)
+        events = int(on_year.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        print(f"duplicate work on the simulated year ({events:,} events; no pm4py counterpart)")
+        with measured("miner duplicate_work", ours):
+            result = duplicate_work(on_year)
+        on_year.close()
+        print(f"  {result.repeats:,} repeats; identical on Spark: see bench_spark.py")
+        rows.append({"step": f"duplicate work (simulated year, {events:,} events)",
+                     "miner": ours["miner duplicate_work"], "pm4py": None, "events": events})
+    record = {"benchmark": "workloads", "events": n, "machine": platform.platform(),
+              "cores": os.cpu_count(), "load": os.getloadavg()[0], "rows": rows}
+    with open(OUT / "results.jsonl", "a") as out:
+        out.write(json.dumps(record) + "\n")
+    return record
+
+
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown lines: one row per (size, step)."""
     lines = ["| events | step | miner s | pm4py s | pm4py / miner | miner peak bytes/event |",
@@ -105,6 +204,14 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
                 lines.append(f"| {n:,} | pm4py: {label} | | {p['seconds']:.2f} | | |")
             for name, ratio in r["ratios"].items():
                 lines.append(f"| {n:,} | ratio: {name} | | | **{ratio:.1f}×** | |")
+        elif r.get("benchmark") == "workloads":
+            for w in r["rows"]:
+                m, p = w["miner"], w["pm4py"]
+                size = w.get("events", n)
+                pm4py_s = f"{p['seconds']:.2f}" if p else "–"
+                ratio = f"**{p['seconds'] / m['seconds']:.1f}×**" if p else "–"
+                lines.append(f"| {size:,} | {w['step']} | {m['seconds']:.3f} | {pm4py_s} | "
+                             f"{ratio} | {m['peak_added_bytes'] / size:.0f} |")
     spark = [r for r in rows if r.get("benchmark") == "spark"]
     for r in spark:
         heading = (f"Spark {r['master']} against DuckDB on {r['cores']} threads, "
@@ -127,16 +234,23 @@ def main() -> None:
     parser.add_argument("--no-spark", action="store_true")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave the docs alone")
     parser.add_argument("--work", type=Path, default=Path("/tmp/miner-bench"))
+    parser.add_argument("--workloads", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--year", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workloads:  # the workloads of this file, in their own process (as the other scripts)
+        workloads(args.workloads, args.year)
+        return
     description = machine()
     start = _size()
+    args.work.mkdir(parents=True, exist_ok=True)
+    year = simulated_year(args.work)
     for n in args.events or [1_000_000]:
         extra = ["--no-pm4py-xes"] if n >= 10_000_000 else []
         _script("bench_core.py", "--events", str(n), *extra)
         _script("bench_handoffs.py", "--events", str(n))
+        _script("run_all.py", "--workloads", str(n), "--year", str(year))
     if not args.no_spark:
-        args.work.mkdir(parents=True, exist_ok=True)
-        _script("bench_spark.py", "--workspace", str(simulated_year(args.work)))
+        _script("bench_spark.py", "--workspace", str(year))
     lines = table(_rows_since(start))
     print("\n" + "\n".join(lines))
     if not args.no_doc:

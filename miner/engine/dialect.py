@@ -12,13 +12,24 @@ DuckDB                      Spark
 ``quantile_cont(x, q)``     ``percentile(x, q)`` (exact, linear interpolation; not *_approx)
 ``any_value(x)``             ``any_value(x, true)`` (NULLs skipped, as DuckDB does)
 ``hash(a, …)``              ``xxhash64(a, …)`` (64 bits: Spark's ``hash`` has 32 and collides)
-``timezone(zone, t)``       ``from_utc_timestamp(t, zone)`` (the local wall time)
+``timezone(zone, t)``       ``from_utc_timestamp(t, zone)`` (the local wall time), or for a
+                            wall time parsed from text ``to_utc_timestamp(t, zone)``, an
+                            ambiguous wall time taken as the later instant as ICU does
+``try_strptime(s, f)``      ``try_to_timestamp(s, pattern)`` (the pattern as for ``strftime``)
+``epoch(t)``                ``unix_micros(t) / 1e6`` as DOUBLE (``unix_timestamp`` truncates)
+``0.25`` (decimal literal)  ``CAST(0.25 AS DOUBLE)``: DuckDB divides decimals as DOUBLE, Spark
+                            as DECIMAL rounded to 6 places
+``'infinity'::TIMESTAMP``   ``timestamp_micros(±(2^63 - 1))``, Spark's last and first instants
 ``list(x ORDER BY k)``      the ``x`` of ``array_sort(collect_list(struct(k, x)))``
 ``GROUPING(a, b)``          ``grouping(a) * 2 + grouping(b)`` (the same bit mask)
 ``isodow(d)``               ``weekday(d) + 1``
 ``d + to_months(n)``        ``add_months(d, n)``
 ``strftime(t, '%Y-%m')``    ``date_format`` with the pattern translated and literals quoted
+``strftime(d, '%G-W%V')``   ISO year ``year(date_add(d, 3 - weekday(d)))`` and ISO week
+                            ``weekofyear(d)``, zero-padded and concatenated
 ``range(a, b) t(c)``        ``explode(sequence(a, b - step, step))`` (DuckDB's end is exclusive)
+``ORDER BY rowid``          ``ORDER BY monotonically_increasing_id()``: a temp table's
+                            insertion order (see :mod:`miner.engine.spark`)
 ``WITH x AS MATERIALIZED``  ``WITH x AS`` (a planner hint)
 ``… QUALIFY c``             ``SELECT * EXCEPT (q) FROM (SELECT …, c AS q) WHERE q``
 =========================== ===================================================================
@@ -34,6 +45,17 @@ from sqlglot import exp
 
 #: strftime directives → Spark datetime pattern letters.
 _FORMAT = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss"}
+
+
+#: DuckDB's infinite timestamps → Spark's first and last microsecond; as period bounds they
+#: compare with every real timestamp as the infinities do.
+_INFINITY = {"infinity": 2**63 - 1, "+infinity": 2**63 - 1, "-infinity": -(2**63) + 1}
+
+
+def _parses_text(node: exp.Expression) -> bool:
+    return isinstance(node, exp.StrToTime) or (
+        isinstance(node, exp.Anonymous) and str(node.this).lower() in ("try_strptime", "strptime")
+    ) or (isinstance(node, exp.Anonymous) and str(node.this).upper() == "TRY_TO_TIMESTAMP")
 
 
 def parse(sql: str) -> list[exp.Expression]:
@@ -68,7 +90,29 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         if name == "hash":
             return _func("XXHASH64", *args)
         if name == "timezone" and len(args) == 2:
+            if _parses_text(args[1]):
+                return _wall_to_instant(args[1], args[0])
             return _func("FROM_UTC_TIMESTAMP", args[1], args[0])
+        if name == "try_strptime" and len(args) == 2 and args[1].is_string:
+            return _func("TRY_TO_TIMESTAMP", args[0], exp.Literal.string(_pattern(
+                re.findall(r"%.|[^%]+", args[1].name))))
+    if (isinstance(node, exp.Literal) and not node.is_string and not node.is_int
+            and not isinstance(node.parent, exp.Cast)):
+        # DuckDB computes with a decimal literal as DECIMAL and divides as DOUBLE; Spark keeps
+        # DECIMAL and rounds quotients to 6 decimals (a squared share of 1e-4 becomes 0).
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("double"))
+    if isinstance(node, exp.TimeToUnix):
+        # DuckDB's epoch(t) is DOUBLE seconds with the microseconds; Spark's unix_timestamp
+        # truncates to whole seconds.
+        micros = exp.Cast(this=_func("UNIX_MICROS", node.this), to=exp.DataType.build("double"))
+        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1_000_000)))
+    if isinstance(node, exp.Cast) and node.this.is_string and node.to.is_type(
+            "timestamp", "timestamptz", "timestampntz") and node.this.name.lower() in _INFINITY:
+        return _func("TIMESTAMP_MICROS", exp.Literal.number(_INFINITY[node.this.name.lower()]))
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() == "rowid":
+        # The adapter's temp tables are materialised frames whose partitions keep insertion
+        # order (INSERT appends a partition), so this id increases as DuckDB's rowid does.
+        return _func("MONOTONICALLY_INCREASING_ID")
     if isinstance(node, exp.Select) and node.args.get("qualify") is not None:
         return _unqualify(node)
     if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
@@ -97,13 +141,43 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_list(node.this)
     if isinstance(node, exp.TimeToStr):
-        return _func("DATE_FORMAT", node.this, exp.Literal.string(_pattern(node.text("format"))))
+        return _strftime(node.this, node.text("format"))
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
         return node
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         return _series(node)
     return node
+
+
+#: ``timezone(zone, wall)`` for a wall time parsed from text. Spark's ``to_utc_timestamp`` takes
+#: an ambiguous wall time (the hour repeated when summer time ends) as the earlier instant,
+#: DuckDB (ICU) as the later one: when the zone's offset three hours on (after the transition)
+#: maps the wall time back to itself at a later instant, that instant is taken. Wall times in the
+#: hour skipped when summer time starts get the same instant on both.
+_WALL_TO_INSTANT = """
+CASE WHEN timestamp_micros(unix_micros(_w) - (unix_micros(from_utc_timestamp(_p, _z))
+                                              - unix_micros(_p))) > _c
+      AND from_utc_timestamp(timestamp_micros(unix_micros(_w) - (
+            unix_micros(from_utc_timestamp(_p, _z)) - unix_micros(_p))), _z) = _w
+     THEN timestamp_micros(unix_micros(_w) - (unix_micros(from_utc_timestamp(_p, _z))
+                                              - unix_micros(_p)))
+     ELSE _c END"""
+
+
+def _wall_to_instant(wall: exp.Expression, zone: exp.Expression) -> exp.Expression:
+    template = sqlglot.parse_one(_WALL_TO_INSTANT, read="spark")
+    instant = _func("TO_UTC_TIMESTAMP", wall.copy(), zone.copy())
+    probe = _func("TIMESTAMP_MICROS", exp.Add(this=_func("UNIX_MICROS", instant.copy()),
+                                              expression=exp.Literal.number(3 * 3600 * 10**6)))
+    parts = {"_w": wall, "_z": zone, "_c": instant, "_p": probe}
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in parts:
+            return parts[node.name].copy()
+        return node
+
+    return exp.Paren(this=template.transform(fill))
 
 
 def _unqualify(select: exp.Select) -> exp.Expression:
@@ -134,10 +208,10 @@ def _ordered_list(order: exp.Order) -> exp.Expression:
     return cast(exp.Expression, sqlglot.parse_one(text, read="spark"))
 
 
-def _pattern(strftime: str) -> str:
-    """A strftime format as a Spark pattern; other characters become quoted literals."""
+def _pattern(tokens: list[str]) -> str:
+    """strftime tokens as a Spark pattern; other characters become quoted literals."""
     out: list[str] = []
-    for token in re.findall(r"%.|[^%]+", strftime):
+    for token in tokens:
         if token in _FORMAT:
             out.append(_FORMAT[token])
         elif token.startswith("%"):
@@ -145,6 +219,45 @@ def _pattern(strftime: str) -> str:
         else:
             out.append("'" + token.replace("'", "''") + "'")
     return "".join(out)
+
+
+def _padded(number: exp.Expression, width: int) -> exp.Expression:
+    text = exp.Cast(this=number, to=exp.DataType.build("string"))
+    return _func("LPAD", text, exp.Literal.number(width), exp.Literal.string("0"))
+
+
+def _iso(directive: str, value: exp.Expression) -> exp.Expression:
+    """``%G`` (ISO year: the year of the week's Thursday) and ``%V`` (ISO week, 01-53)."""
+    day = exp.Cast(this=value.copy(), to=exp.DataType.build("date"))
+    if directive == "%V":
+        return _padded(_func("WEEKOFYEAR", day), 2)
+    thursday = _func("DATE_ADD", day, exp.Sub(this=exp.Literal.number(3),
+                                               expression=_func("WEEKDAY", day.copy())))
+    return _padded(_func("YEAR", thursday), 4)
+
+
+def _strftime(value: exp.Expression, strftime: str) -> exp.Expression:
+    """``strftime(t, f)``: ``date_format`` for the directives Spark's patterns have; the ISO
+    week-date directives (``%G``, ``%V``), which Spark 3 no longer formats, computed and
+    concatenated."""
+    parts: list[exp.Expression] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if any(t.startswith("%") for t in run):
+            parts.append(_func("DATE_FORMAT", value.copy(), exp.Literal.string(_pattern(run))))
+        elif run:
+            parts.append(exp.Literal.string("".join(run)))
+        run.clear()
+
+    for token in re.findall(r"%.|[^%]+", strftime):
+        if token in ("%G", "%V"):
+            flush()
+            parts.append(_iso(token, value))
+        else:
+            run.append(token)
+    flush()
+    return parts[0] if len(parts) == 1 else _func("CONCAT", *parts)
 
 
 def _series(table: exp.Table) -> exp.Expression:

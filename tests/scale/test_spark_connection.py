@@ -52,6 +52,18 @@ def both(spark: Any) -> Any:
     # QUALIFY and EXCLUDE
     ("SELECT * EXCLUDE (w) FROM t QUALIFY row_number() OVER (PARTITION BY k ORDER BY ts DESC, "
      "seq) = 1 ORDER BY k"),
+    # ISO year and week (%G, %V) at the turns of the year
+    ("SELECT d, strftime(d, '%G-W%V'), strftime(d, 'W%V/%Y-%m') FROM (VALUES (DATE '2020-12-31'), "
+     "(DATE '2021-01-03'), (DATE '2021-01-04'), (DATE '2024-12-30'), (DATE '2027-01-01')) v(d) "
+     "ORDER BY d"),
+    # epoch in fractional seconds, infinite bounds, decimal literals divided as DOUBLE
+    ("SELECT k, epoch(max(ts)) - epoch(min(ts)) + 0.25, sum((0.0001 * seq) * (0.0001 * seq)) / 3, "
+     "count(*) FILTER (WHERE ts >= '-infinity'::TIMESTAMPTZ AND ts < 'infinity'::TIMESTAMPTZ) "
+     "FROM t GROUP BY k ORDER BY k"),
+    # a local wall time parsed from text: the hour repeated (later instant) and skipped by DST
+    ("SELECT s, timezone('Europe/Amsterdam', try_strptime(s, '%Y-%m-%d %H:%M')) FROM (VALUES "
+     "('2021-10-31 02:30'), ('2021-10-31 01:30'), ('2021-03-28 02:30'), ('2021-06-01 12:00'), "
+     "('bad')) v(s) ORDER BY s"),
 ])
 def test_one_sql_text_gives_the_same_rows_on_both_engines(both: Any, sql: str) -> None:
     duck, spark = both
@@ -74,6 +86,13 @@ def test_temp_tables_insert_delete_and_replace_like_duckdb(both: Any) -> None:
             c.execute(statement)
     assert spark.execute("SELECT * FROM st ORDER BY k").fetchall() == [("a", 10)]
     assert duck.execute("SELECT * FROM st ORDER BY k").fetchall() == [("a", 10)]
+    # rowid: the insertion order of a temp table
+    rows = [("c",), ("a",), ("b",)]
+    for c in (duck, spark):
+        c.execute("CREATE OR REPLACE TEMP TABLE ordered (s VARCHAR)")
+        c.executemany("INSERT INTO ordered VALUES (?)", rows[:2])
+        c.executemany("INSERT INTO ordered VALUES (?)", rows[2:])
+        assert c.execute("SELECT s FROM ordered ORDER BY rowid").fetchall() == rows
 
 
 def test_parameters_executemany_and_table_comments(both: Any) -> None:
