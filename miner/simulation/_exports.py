@@ -171,6 +171,9 @@ class WriterPool:
                 return
             except queue.Full:
                 if not self.proc.is_alive():
+                    # nothing reads the queue any more: do not wait at exit for its feeder
+                    # thread to flush what no one will take
+                    self.queue.cancel_join_thread()
                     raise MinerError(
                         "the export writer process stopped (exit code "
                         f"{self.proc.exitcode}) before all rows were written") from None
