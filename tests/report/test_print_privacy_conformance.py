@@ -84,7 +84,20 @@ def test_the_conformance_section_shows_a_real_result(page: Any, results: dict[st
     assert rates.count() == len(year_conformance.rates)
     rate_text = page.locator("section#conformance .kpi-value").first.inner_text()
     assert rate_text == f"{100 * year_conformance.conformance_rate:.1f} %".replace(".", ",")
-    # a rate over fewer than 10 foreigners is not shown (it would give the small counts away)
-    small = [r for r in year_conformance.rates if 0 < r.foreigners < SUPPRESS_BELOW]
-    hidden = page.locator("#conformance-rates tbody td.rate.suppressed").count()
-    assert hidden == len(small)
+    # a row with fewer than 10 foreigners, deviating or conforming shows no rate and no exact
+    # deviating count (either gives the small number away); the others show both exactly
+    def small(r: Any) -> bool:
+        return any(0 < n < SUPPRESS_BELOW for n in (r.foreigners, r.deviating, r.conforming))
+
+    shown_rows = rates.evaluate_all(
+        "rows => rows.map(r => [r.cells[0].textContent, r.dataset.suppressed || '',"
+        " r.cells[3].getAttribute('data-value'), r.cells[4].getAttribute('data-value')])")
+    want = sorted(year_conformance.rates, key=lambda r: (r.dimension, r.value))
+    assert any(small(r) for r in want) and not all(small(r) for r in want)
+    for (dimension, suppressed, deviating, rate), r in zip(shown_rows, want, strict=True):
+        assert dimension == r.dimension
+        if small(r):
+            assert suppressed == "1" and rate is None and deviating is None, r
+        else:
+            assert suppressed == "" and float(rate) == pytest.approx(r.rate), r
+            assert int(deviating) == r.deviating, r
