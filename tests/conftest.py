@@ -27,7 +27,26 @@ from miner.ingest import IngestSummary, PseudonymKey, ingest
 from miner.model.log import connect
 from miner.simulation import SimulationResult, simulate
 
-REALLOGS = Path(__file__).resolve().parents[1].parent / "shared" / "reallogs"
+
+def _reallogs() -> Path:
+    """``../shared/reallogs`` beside the project; for a clone made elsewhere (a temporary folder),
+    beside the local repository it was cloned from; ``MINER_REALLOGS`` overrides both."""
+    if os.environ.get("MINER_REALLOGS"):
+        return Path(os.environ["MINER_REALLOGS"])
+    project = Path(__file__).resolve().parents[1]
+    beside = project.parent / "shared" / "reallogs"
+    if beside.exists():
+        return beside
+    origin = subprocess.run(["git", "-C", str(project), "config", "--get", "remote.origin.url"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    if origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "reallogs"
+        if cloned_from.exists():
+            return cloned_from
+    return beside
+
+
+REALLOGS = _reallogs()
 
 
 def reallog(name: str) -> Path:
