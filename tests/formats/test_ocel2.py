@@ -21,8 +21,9 @@ from miner.formats.ocel2_sqlite import read_ocel2_sqlite, write_ocel2_sqlite
 from miner.formats.ocel2_xml import read_ocel2_xml, write_ocel2_xml
 from miner.model.loading import TableSink
 from miner.model.log import Log, connect
+from tests.conftest import REALLOGS
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reallogs"
+REAL = REALLOGS
 SCHEMAS = REAL / "schemas"
 
 READERS: dict[str, Callable[..., None]] = {

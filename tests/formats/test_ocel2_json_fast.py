@@ -30,8 +30,9 @@ from miner.formats.ocel2_sqlite import read_ocel2_sqlite
 from miner.model.loading import TableSink
 from miner.model.log import Log, connect
 from miner.model.schema import ARROW_SCHEMAS, CANONICAL_TABLES
+from tests.conftest import REALLOGS
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reallogs"
+REAL = REALLOGS
 
 
 def read(path: Path, reader: Callable[..., None]) -> Log:

@@ -13,8 +13,9 @@ from miner.errors import InputError, UnsafeInputError
 from miner.formats.xes import read_xes, write_xes
 from miner.model.loading import TableSink
 from miner.model.log import Log, connect
+from tests.conftest import REALLOGS
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reallogs"
+REAL = REALLOGS
 DATA = Path(__file__).resolve().parents[1] / "data" / "xes"
 
 # Every canonical table without seq and provenance (source_row differs after re-ordering).

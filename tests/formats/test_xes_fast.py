@@ -18,8 +18,9 @@ from miner.formats.xes_read import read_xes
 from miner.model.loading import TableSink
 from miner.model.log import Log, connect
 from miner.model.schema import CANONICAL_TABLES
+from tests.conftest import REALLOGS
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reallogs"
+REAL = REALLOGS
 DATA = Path(__file__).resolve().parents[1] / "data" / "xes"
 
 
