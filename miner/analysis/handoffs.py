@@ -50,6 +50,7 @@ from miner.model.filters import sql_literal
 from miner.model.log import Log, first_row
 
 KIND = "handoffs"
+HANDOVER_KIND = "handover_of_work"
 _PAIRS = "_miner_handoff_pairs"
 _HANDOFFS = "_miner_handoffs"
 
@@ -217,6 +218,48 @@ class Handoffs:
         })
 
 
+@dataclass(frozen=True)
+class HandoverOfWork:
+    """The handover-of-work network alone (van der Aalst's social-network metric with beta = 0, as
+    pm4py's ``discover_handover_of_work_network`` computes it, resource = organisation).
+
+    ``counts``: for every ordered pair of organisations (A, B), A = B included, the consecutive pairs
+    from A to B, most first; ``pairs``: all consecutive pairs in scope (by receiving event, as in
+    :func:`handoffs`). :meth:`network` gives each count as a share of ``pairs``.
+    """
+
+    period: str | None
+    pairs: int
+    counts: tuple[tuple[str, str, int], ...]
+
+    def network(self) -> dict[tuple[str, str], float]:
+        """Share of the consecutive pairs per (A, B): pm4py's ``connections``."""
+        return {(a, b): n / self.pairs for a, b, n in self.counts} if self.pairs else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, "kind": HANDOVER_KIND, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HandoverOfWork:
+        if d.get("kind") != HANDOVER_KIND or d.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"not a {HANDOVER_KIND} result of schema version {SCHEMA_VERSION}")
+        return cls(d["period"], int(d["pairs"]), tuple((a, b, int(n)) for a, b, n in d["counts"]))
+
+
+def handover_of_work(log: Log, *, period: Period | None = None) -> HandoverOfWork:
+    """The handover-of-work network of ``log``'s foreigners, counted in ``period`` by receiving
+    event (None: all): one group-by over the journey's consecutive pairs. :func:`handoffs` gives the
+    same counts with latencies, ping-pongs and phases."""
+    create_journey(log)
+    scope = period.sql_range("ts") if period is not None else "TRUE"
+    counts = tuple((str(a), str(b), int(n)) for a, b, n in log.con.execute(f"""
+        SELECT previous_organisation, organisation, count(*) AS n FROM journey
+        WHERE previous_organisation IS NOT NULL AND {scope}
+        GROUP BY ALL ORDER BY n DESC, 1, 2""").fetchall())
+    return HandoverOfWork(period.label if period is not None else None,
+                          sum(n for _, _, n in counts), counts)
+
+
 def _rows(cls: Any, items: list[dict[str, Any]]) -> tuple[Any, ...]:
     return tuple(cls(**item) for item in items)
 
@@ -239,17 +282,13 @@ def handoffs(log: Log, *, period: Period | None = None, phase: str | None = None
     # The pairs table is scratch: its row order does not matter, and keeping it costs a third.
     con.execute("SET preserve_insertion_order = false")
     try:
-        # Events without an organisation form their own window partition, so they drop out of the
-        # sequence but are still counted (target NULL).
+        # The consecutive pairs come with the journey (previous_organisation, previous_gap_us).
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {_PAIRS} AS
             SELECT j.foreigner, j.ts, j.seq, p.phase, j.organisation AS target,
-                   lag(j.organisation) OVER w AS source,
-                   CASE WHEN j.organisation IS NOT NULL
-                        THEN epoch_us(j.ts) - epoch_us(lag(j.ts) OVER w) END AS gap_us
+                   j.previous_organisation AS source, j.previous_gap_us AS gap_us
             FROM journey j
-            LEFT JOIN (VALUES {phase_values}) p(activity_id, phase) USING (activity_id)
-            WINDOW w AS (PARTITION BY j.foreigner, j.organisation IS NULL ORDER BY j.ts, j.seq)""")
+            LEFT JOIN (VALUES {phase_values}) p(activity_id, phase) USING (activity_id)""")
         scope = " AND ".join([
             period.sql_range("ts") if period is not None else "TRUE",
             f"phase = {sql_literal(phase)}" if phase is not None else "TRUE"])

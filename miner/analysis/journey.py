@@ -22,7 +22,14 @@ lifecycle  ``start`` or ``complete``
 source     the export (indigo, pshv, smartflow, coa, dtv, kmar)
 source_row the row in that export
 seq        read order (ties in time are broken by it)
+previous_organisation  the organisation of the foreigner's previous event that has one: with
+           ``organisation`` it forms a *consecutive pair* (NULL on the first such event, and on
+           events without an organisation, which stay out of the sequence)
+previous_gap_us  microseconds since that previous event (NULL likewise)
 ========== =============================================================================
+
+The two ``previous_`` columns are computed once here, so that the hand-off analyses read the
+consecutive pairs instead of re-sorting every foreigner's events for each question.
 
 Events not linked to a foreigner are left out (``identity_unresolved`` lists them).
 """
@@ -72,11 +79,18 @@ def create_journey(log: Log) -> str:
                a.activity_id, c.phase, c.lane, a.organisation, a.partner,
                CASE WHEN a.performer IS NULL THEN a.organisation ELSE nullif(a.performer, '')
                END AS performer,
-               coalesce(a.lifecycle, 'complete') AS lifecycle, e.source, e.source_row, e.seq
+               coalesce(a.lifecycle, 'complete') AS lifecycle, e.source, e.source_row, e.seq,
+               CASE WHEN a.organisation IS NOT NULL THEN lag(a.organisation) OVER w
+               END AS previous_organisation,
+               CASE WHEN a.organisation IS NOT NULL
+                    THEN epoch_us(e.timestamp) - epoch_us(lag(e.timestamp) OVER w)
+               END AS previous_gap_us
         FROM events e
         JOIN event_objects eo ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling'
         LEFT JOIN a ON a.event_id = e.event_id
         LEFT JOIN chain_catalogue c ON c.activity_id = a.activity_id
+        -- events without an organisation form their own partition: they drop out of the pairs
+        WINDOW w AS (PARTITION BY eo.object_id, a.organisation IS NULL ORDER BY e.timestamp, e.seq)
         ORDER BY foreigner, ts, seq
     """)
     con.execute(f"COMMENT ON TABLE temp.journey IS '{marker}'")

@@ -16,7 +16,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from miner.analysis.handoffs import Handoffs, PingPong, Transfer, handoffs, journey_phases
+from miner.analysis.handoffs import (
+    Handoffs,
+    HandoverOfWork,
+    PingPong,
+    Transfer,
+    handoffs,
+    handover_of_work,
+    journey_phases,
+)
 from miner.analysis.journey import create_journey
 from miner.analysis.period import Period
 from miner.catalogue import chain_catalogue
@@ -179,6 +187,26 @@ def test_small_log_equals_pm4py_handover_of_work() -> None:
     found = handoffs(small_log()).handover_of_work()
     assert found == expected.connections
     assert found[("COA", "IND")] == 3 / 11
+    alone = handover_of_work(small_log())
+    assert alone.network() == expected.connections and alone.pairs == 11
+    assert ("COA", "IND", 3) in alone.counts
+
+
+def test_small_log_handover_of_work_alone_equals_the_full_analysis_in_every_scope() -> None:
+    log = small_log()
+    for period in (None, Period.parse("2021-01"), Period.parse("2021-02"), Period.parse("2020")):
+        full = handoffs(log, period=period)
+        alone = handover_of_work(log, period=period)
+        assert alone.pairs == full.pairs and alone.network() == full.handover_of_work()
+        counts = {(a, b): n for a, b, n in alone.counts}
+        assert counts == {**{(t.source, t.target): t.handoffs for t in full.matrix},
+                          **{(c.organisation, c.organisation): c.pairs for c in full.continuations}}
+        assert [n for _, _, n in alone.counts] == sorted((n for _, _, n in alone.counts), reverse=True)
+        d = json.loads(json.dumps(alone.to_dict()))
+        assert d["kind"] == "handover_of_work" and HandoverOfWork.from_dict(d) == alone
+    assert handover_of_work(log, period=Period.parse("2020")).network() == {}
+    with pytest.raises(ValueError):
+        HandoverOfWork.from_dict({**d, "kind": "handoffs"})
 
 
 def test_json_round_trip_and_inputs_untouched() -> None:
@@ -235,6 +263,7 @@ def test_year_counts_equal_pm4py_handover_of_work(year: tuple[Log, Handoffs]) ->
     found = r.handover_of_work()
     assert set(found) == set(expected)
     assert all(abs(found[k] - expected[k]) <= 1e-9 for k in expected)
+    assert handover_of_work(log).network() == found
     # pm4py's value is the pair count over all consecutive pairs: the counts themselves agree
     counts = {(t.source, t.target): t.handoffs for t in r.matrix}
     assert {k: round(expected[k] * r.pairs) for k in counts} == counts
