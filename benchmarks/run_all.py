@@ -7,8 +7,9 @@ against pm4py, outputs checked identical), ``bench_handoffs.py`` (hand-offs agai
 handover-of-work network, identical values) and the workloads of this file (:func:`workloads`: case
 durations against pm4py's ``get_all_case_durations``, token replay of the variants against pm4py's
 ``fitness_token_based_replay`` on the net pm4py's inductive miner (noise threshold 0.5) discovers
-from the same log, and
-duplicate work, which pm4py has no counterpart of, on the simulated year); then ``bench_spark.py``
+from the same log (up to ``--replay-max`` events: at 10^7 each side takes about 20 minutes), and
+duplicate work and the end-to-end report (analyses of 2021 and 2020, rendered to HTML), which pm4py
+has no counterpart of, on the simulated year); then ``bench_spark.py``
 on the simulated default year (the chain analyses on Spark local[2] against DuckDB on 2 threads,
 identical results). Each step stops with an error when outputs differ, so a table is only written
 for checked outputs. Prints the table (seconds, ratios, peak bytes per event) and appends it, with
@@ -91,11 +92,10 @@ def simulated_year(folder: Path) -> Path:
     return workspace
 
 
-def workloads(n: int, year: Path | None) -> dict[str, Any]:
-    """Case durations, token replay on variants (both against pm4py, outputs checked) and duplicate
-    work (miner only) at ``n`` events; appends a ``workloads`` row to results.jsonl."""
-    import contextlib
-    import io
+def workloads(n: int, year: Path | None, *, replay: bool = True) -> dict[str, Any]:
+    """Case durations, token replay on variants (both against pm4py, outputs checked; the replay
+    only when ``replay``), duplicate work and the end-to-end report (miner only) at ``n`` events;
+    appends a ``workloads`` row to results.jsonl."""
     import math
     import platform
 
@@ -105,7 +105,6 @@ def workloads(n: int, year: Path | None) -> dict[str, Any]:
 
     import miner
     from miner.analysis.cases import case_durations
-    from miner.conformance._controlflow import check_variants
 
     data = synthetic_log(n, OUT / f"synthetic-{n}.parquet")
     workspace = OUT / f"synthetic-{n}-workloads.duckdb"
@@ -139,6 +138,33 @@ def workloads(n: int, year: Path | None) -> dict[str, Any]:
     rows.append({"step": "case durations", "miner": ours["miner case_durations"],
                  "pm4py": theirs["pm4py get_all_case_durations"]})
 
+    if not replay:
+        print("token replay: skipped at this size (--replay-max)")
+    else:
+        _replay(pm4py, frame, flat, ours, theirs, rows)
+    log.close()
+    workspace.unlink(missing_ok=True)
+    if year is not None:
+        _on_the_year(year, ours, rows)
+    record = {"benchmark": "workloads", "events": n, "machine": platform.platform(),
+              "cores": os.cpu_count(), "load": os.getloadavg()[0], "rows": rows}
+    with open(OUT / "results.jsonl", "a") as out:
+        out.write(json.dumps(record) + "\n")
+    return record
+
+
+def _replay(pm4py: Any, frame: Any, flat: Any, ours: dict[str, dict[str, float]],
+            theirs: dict[str, dict[str, float]], rows: list[dict[str, Any]]) -> None:
+    """Token replay of the variants against pm4py's, on the net its inductive miner finds."""
+    import contextlib
+    import io
+    import math
+
+    from bench_core import measured
+
+    import miner
+    from miner.conformance._controlflow import check_variants
+
     print("token replay on variants (net: pm4py inductive miner, noise 0.5, on the same log)")
     # Noise threshold 0.5: at 0 and 0.2 the net of this Markov log is a flower every trace fits;
     # at 0.5 about 11 % of the traces fit (log fitness about 0.83), so the check means something.
@@ -163,27 +189,38 @@ def workloads(n: int, year: Path | None) -> dict[str, Any]:
                          f"log fitness {replay.log_replay_fitness:.4f})",
                  "miner": ours["miner variants + token replay"],
                  "pm4py": theirs["pm4py fitness_token_based_replay"]})
-    log.close()
-    workspace.unlink(missing_ok=True)
 
-    if year is not None:
-        from miner.analysis.duplicates import duplicate_work
-        from miner.model.log import connect
 
-        on_year = connect(year, read_only=True)
-        events = int(on_year.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
-        print(f"duplicate work on the simulated year ({events:,} events; no pm4py counterpart)")
-        with measured("miner duplicate_work", ours):
-            result = duplicate_work(on_year)
-        on_year.close()
-        print(f"  {result.repeats:,} repeats; identical on Spark: see bench_spark.py")
-        rows.append({"step": f"duplicate work (simulated year, {events:,} events)",
-                     "miner": ours["miner duplicate_work"], "pm4py": None, "events": events})
-    record = {"benchmark": "workloads", "events": n, "machine": platform.platform(),
-              "cores": os.cpu_count(), "load": os.getloadavg()[0], "rows": rows}
-    with open(OUT / "results.jsonl", "a") as out:
-        out.write(json.dumps(record) + "\n")
-    return record
+def _on_the_year(year: Path, ours: dict[str, dict[str, float]], rows: list[dict[str, Any]]) -> None:
+    """Duplicate work and the end-to-end report on the simulated year (no pm4py counterpart)."""
+    from bench_core import measured
+
+    from miner.analysis.duplicates import duplicate_work
+    from miner.model.log import connect
+    from miner.report.render import write_report
+    from miner.report.results import build_report_results
+
+    on_year = connect(year, read_only=True)
+    events = int(on_year.con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+    print(f"duplicate work on the simulated year ({events:,} events; no pm4py counterpart)")
+    with measured("miner duplicate_work", ours):
+        result = duplicate_work(on_year)
+    print(f"  {result.repeats:,} repeats; identical on Spark: see bench_spark.py")
+    rows.append({"step": f"duplicate work (simulated year, {events:,} events)",
+                 "miner": ours["miner duplicate_work"], "pm4py": None, "events": events})
+    on_year.close()
+    # A fresh connection, as `miner report` has: the journey table is built inside the timing.
+    on_year = connect(year, read_only=True)
+    html = OUT / "bench-report.html"
+    print("end-to-end report: period 2021 against 2020, every analysis, rendered to HTML")
+    with measured("miner report --period 2021", ours):
+        results = build_report_results(on_year, "2021")
+        write_report(results, html)
+    on_year.close()
+    kpis = results["kpis"]
+    print(f"  {html.stat().st_size / 1e6:.2f} MB HTML, {len(kpis)} KPIs")
+    rows.append({"step": f"end-to-end report (simulated year, period 2021 vs 2020, {events:,} events)",
+                 "miner": ours["miner report --period 2021"], "pm4py": None, "events": events})
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
@@ -244,19 +281,22 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/miner-bench"))
     parser.add_argument("--workloads", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--year", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--replay-max", type=int, default=1_000_000, metavar="N",
+                        help="token replay only up to N events (default 10^6)")
     args = parser.parse_args()
     if args.workloads:  # the workloads of this file, in their own process (as the other scripts)
-        workloads(args.workloads, args.year)
+        workloads(args.workloads, args.year, replay=args.workloads <= args.replay_max)
         return
     description = machine()
     start = _size()
     args.work.mkdir(parents=True, exist_ok=True)
     year = simulated_year(args.work)
-    for n in args.events or [1_000_000]:
+    for i, n in enumerate(args.events or [1_000_000]):
         extra = ["--no-pm4py-xes"] if n >= 10_000_000 else []
         _script("bench_core.py", "--events", str(n), *extra)
         _script("bench_handoffs.py", "--events", str(n))
-        _script("run_all.py", "--workloads", str(n), "--year", str(year))
+        on_year = ["--year", str(year)] if i == 0 else []  # the year's workloads once
+        _script("run_all.py", "--workloads", str(n), *on_year, "--replay-max", str(args.replay_max))
     if not args.no_spark:
         _script("bench_spark.py", "--workspace", str(year))
     lines = table(_rows_since(start))

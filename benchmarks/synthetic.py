@@ -1,7 +1,9 @@
 """A synthetic case-centric log of N events, for benchmarks: a Markov chain over 20 activities.
 
-Cases have 2–30 events (mean about 10); gaps between events are exponential (mean 6 hours).
-Deterministic for a given N and seed. Written as Parquet (case_id, activity, timestamp).
+Cases have 2–18 events (mean about 10); gaps between events are exponential (mean 6 hours).
+Deterministic for a given N and seed. Written as Parquet (case_id, activity, timestamp). Logs of up
+to ``CHUNK`` events are generated in one piece; larger ones (10^8 for the out-of-core benchmark) are
+written chunk by chunk, so memory stays that of one chunk.
 """
 
 from __future__ import annotations
@@ -10,21 +12,43 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ACTIVITIES = [f"Activity {chr(65 + i)}" for i in range(20)]
+CHUNK = 10_000_000
+SCHEMA = pa.schema([("case_id", pa.string()), ("activity", pa.string()),
+                    ("timestamp", pa.timestamp("us", tz="UTC"))])
 
 
 def synthetic_log(n_events: int, path: Path, *, seed: int = 7) -> Path:
-    """Write a synthetic log of exactly ``n_events`` events to ``path`` (Parquet)."""
-    rng = np.random.default_rng(seed)
+    """Write a synthetic log of exactly ``n_events`` events to ``path`` (Parquet); an existing file
+    of the right size is reused."""
+    if path.exists() and pq.ParquetFile(path).metadata.num_rows == n_events:
+        return path
+    if n_events <= CHUNK:
+        pq.write_table(_chunk(n_events, np.random.default_rng(seed), 0), path)
+        return path
+    partial = path.with_name(".partial-" + path.name)
+    cases = 0
+    with pq.ParquetWriter(partial, SCHEMA) as writer:
+        for i, start in enumerate(range(0, n_events, CHUNK)):
+            table = _chunk(min(CHUNK, n_events - start), np.random.default_rng([seed, i]), cases)
+            cases += len(pc.unique(table.column("case_id")))
+            writer.write_table(table, row_group_size=1_000_000)
+    partial.rename(path)
+    return path
+
+
+def _chunk(n_events: int, rng: np.random.Generator, first_case: int) -> pa.Table:
+    """``n_events`` events in whole cases numbered from ``first_case``."""
     lengths = rng.integers(2, 19, size=n_events // 2 + 2)
     cumulative = np.cumsum(lengths)
     cases = int(np.searchsorted(cumulative, n_events)) + 1
     lengths = lengths[:cases]
     lengths[-1] -= int(cumulative[cases - 1] - n_events)
     lengths = lengths[lengths > 0]
-    case_of_event = np.repeat(np.arange(len(lengths)), lengths)
+    case_of_event = np.repeat(np.arange(len(lengths)), lengths) + first_case
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     position = np.arange(n_events) - np.repeat(starts, lengths)
     # Each activity has a preferred successor; 70 % follow it, 30 % jump at random.
@@ -43,12 +67,13 @@ def synthetic_log(n_events: int, path: Path, *, seed: int = 7) -> Path:
     within = gaps * ~first
     offset = np.cumsum(within) - np.repeat(np.cumsum(within)[starts], lengths)
     seconds = 1_577_836_800 + case_start + offset
-    table = pa.table(
+    case_ids = pc.binary_join_element_wise("case-", pc.cast(pa.array(case_of_event), pa.string()), "")
+    names = pa.DictionaryArray.from_arrays(pa.array(acts.astype(np.int32)), pa.array(ACTIVITIES))
+    return pa.table(
         {
-            "case_id": pa.array([f"case-{c}" for c in case_of_event.tolist()], pa.string()),
-            "activity": pa.array(np.array(ACTIVITIES, dtype=object)[acts].tolist(), pa.string()),
+            "case_id": case_ids,
+            "activity": pc.cast(names, pa.string()),
             "timestamp": pa.array(seconds * 1_000_000, pa.timestamp("us", tz="UTC")),
-        }
+        },
+        schema=SCHEMA,
     )
-    pq.write_table(table, path)
-    return path

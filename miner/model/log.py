@@ -3,10 +3,16 @@
 A *workspace* is a DuckDB database file that holds the canonical tables (see
 :mod:`miner.model.schema`). A log read from a file without a workspace lives in an in-memory DuckDB
 database that spills to a temporary directory when it outgrows memory.
+
+DuckDB may use up to 80 % of the machine's memory before it spills. The environment variable
+``MINER_MEMORY_LIMIT`` (a DuckDB size such as ``4GB``) caps every connection miner opens; beyond the
+cap DuckDB spills to disk (beside a workspace file: ``<workspace>.tmp``), so a 10^8-event workspace
+is analysed in a few GB (docs/scaling.md).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +22,8 @@ import duckdb
 
 from miner.errors import CaseNotionError, UnknownNameError, WorkspaceError
 from miner.model.schema import CANONICAL_TABLES, create_table_sql
+
+MEMORY_LIMIT_ENV = "MINER_MEMORY_LIMIT"
 
 
 def first_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
@@ -86,6 +94,15 @@ def connect(path: str | Path | None = None, *, read_only: bool = False) -> Log:
             "and is no other process writing to it?"
         ) from exc
     con.execute("SET enable_progress_bar = false")  # miner shows its own progress, on a terminal
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            raise WorkspaceError(
+                f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB accepts ({exc}). "
+                "Use a number with a unit, e.g. 4GB or 500MB.") from exc
     if not read_only:
         for table in CANONICAL_TABLES:
             con.execute(create_table_sql(table))
