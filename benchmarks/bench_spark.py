@@ -1,6 +1,11 @@
 """Benchmark: the engine-side analyses on Spark (local mode) against DuckDB, on one workspace.
 
     .venv/bin/python benchmarks/bench_spark.py --workspace eventlogs/chain.duckdb [--master local[2]]
+    .venv/bin/python benchmarks/bench_spark.py --workspace benchmarks/out/synthetic-10000000.duckdb \
+        --object-type case
+
+With ``--object-type`` other than ``vreemdeling`` (a synthetic workspace of bench_core.py, which has
+no chain attributes) only the case-notion analyses run: DFG, variants, case durations.
 
 Runs DFG (with the case index), variants, case durations, hand-offs, stock, norms, duplicate
 work, bottlenecks, queue discipline, no-shows, registration lag and measures (every analysis of
@@ -44,20 +49,26 @@ OUT = Path(__file__).parent / "out"
 T = "vreemdeling"
 
 
-def _dfg(log: Log) -> Any:
-    g = dfg(flatten(log, object_type=T))
-    return [g.table.to_dict("list"), g.start_activities, g.end_activities]
+def case_analyses(object_type: str) -> dict[str, Callable[[Log], Any]]:
+    """DFG (building the case index), variants and case durations on ``object_type``."""
 
+    def _dfg(log: Log) -> Any:
+        g = dfg(flatten(log, object_type=object_type))
+        return [g.table.to_dict("list"), g.start_activities, g.end_activities]
 
-def _variants(log: Log) -> Any:
-    t = variants(flatten(log, object_type=T)).table
-    return [[list(v) for v in t["variant"]], t["cases"].tolist()]
+    def _variants(log: Log) -> Any:
+        t = variants(flatten(log, object_type=object_type)).table
+        return [[list(v) for v in t["variant"]], t["cases"].tolist()]
+
+    return {
+        "DFG + performance (builds the case index)": _dfg,
+        "variants": _variants,
+        "case durations": lambda log: case_durations(flatten(log, object_type=object_type)).to_dict(),
+    }
 
 
 ANALYSES: dict[str, Callable[[Log], Any]] = {
-    "DFG + performance (builds the case index)": _dfg,
-    "variants": _variants,
-    "case durations": lambda log: case_durations(flatten(log, object_type=T)).to_dict(),
+    **case_analyses(T),
     "hand-offs": lambda log: handoffs(log).to_dict(),
     "stock over time": lambda log: stock(log).to_dict(),
     "norms": lambda log: norms(log).to_dict(),
@@ -70,7 +81,7 @@ ANALYSES: dict[str, Callable[[Log], Any]] = {
 }
 
 
-def run(workspace: Path, master: str) -> dict[str, Any]:
+def run(workspace: Path, master: str, object_type: str = T) -> dict[str, Any]:
     cores = int(master.removeprefix("local[").rstrip("]")) if master.startswith("local[") else 0
     folder = Path(tempfile.mkdtemp(prefix="miner-bench-spark-"))
     copy = folder / "ws.duckdb"
@@ -87,7 +98,8 @@ def run(workspace: Path, master: str) -> dict[str, Any]:
     export = time.perf_counter() - started
     print(f"{events:,} events; Parquet export and registration {export:.1f} s")
     rows: list[dict[str, Any]] = []
-    for name, analysis in ANALYSES.items():
+    chosen = ANALYSES if object_type == T else case_analyses(object_type)
+    for name, analysis in chosen.items():
         t0 = time.perf_counter()
         expected = analysis(duck)
         t1 = time.perf_counter()
@@ -108,6 +120,7 @@ def run(workspace: Path, master: str) -> dict[str, Any]:
     print(f"total: duckdb {total_d:.1f} s, spark {total_s:.1f} s ({per_core}); Spark per-core "
           f"throughput is 1/{total_s / total_d:.1f} of DuckDB's")
     record = {"benchmark": "spark", "events": events, "master": master, "cores": cores,
+              "object_type": object_type,
               "machine": platform.platform(), "load": os.getloadavg()[0], "export_s": export,
               "rows": rows}
     OUT.mkdir(exist_ok=True)
@@ -120,8 +133,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--object-type", default=T,
+                        help="case notion; other than vreemdeling: only DFG, variants, durations")
     args = parser.parse_args()
-    run(args.workspace, args.master)
+    run(args.workspace, args.master, args.object_type)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ def no_shows(log: Log, *, period: Period | None = None) -> NoShows:
     try:
         return _compute(log, period)
     finally:
-        log.con.execute("DROP TABLE IF EXISTS _ns_events")
+        for scratch in ("_ns_next", "_ns", "_ns_events"):
+            log.con.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
 def _compute(log: Log, period: Period | None) -> NoShows:
@@ -123,6 +124,22 @@ def _compute(log: Log, period: Period | None) -> NoShows:
                coalesce(location, 'onbekend') AS location,
                (ts AT TIME ZONE {sql_literal(_LOCAL)})::DATE AS day
         FROM _ns_events""")
+    # The next held hearing (same hearing, same foreigner, strictly later) of each no-show time,
+    # over the whole log, not just the period. A window over the distinct times and not a
+    # correlated subquery: Spark plans a subquery correlated by ``h.ts > n.ts`` as a product.
+    # One row per time, so "1 FOLLOWING" is strictly later (ties excluded, as ``>`` does).
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _ns_next AS
+        WITH times AS (SELECT hearing, foreigner, ts,
+                              min(ts) FILTER (WHERE role = 'held') AS held,
+                              count(*) FILTER (WHERE role = 'no_show') AS no_shows
+                       FROM _ns GROUP BY hearing, foreigner, ts),
+        nexts AS (SELECT hearing, foreigner, ts, no_shows,
+                         min(held) OVER (PARTITION BY hearing, foreigner ORDER BY ts
+                                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+                             AS next_held
+                  FROM times)
+        SELECT hearing, foreigner, ts, next_held FROM nexts WHERE no_shows > 0""")
     inside = f"ts >= {start} AND ts < {end}"
     places = con.execute(f"""
         WITH p AS (SELECT * FROM _ns WHERE {inside}),
@@ -131,10 +148,10 @@ def _compute(log: Log, period: Period | None) -> NoShows:
                           count(*) FILTER (WHERE role = 'no_show') AS no_shows,
                           count(DISTINCT foreigner) FILTER (WHERE role = 'no_show') AS foreigners
                    FROM p GROUP BY ALL),
-        ns AS (SELECT n.hearing, n.location, n.foreigner, n.ts,
-                      (SELECT min(h.ts) FROM _ns h WHERE h.role = 'held' AND h.hearing = n.hearing
-                       AND h.foreigner = n.foreigner AND h.ts > n.ts) AS next_held
-               FROM p n WHERE n.role = 'no_show'),
+        ns AS (SELECT n.hearing, n.location, n.foreigner, n.ts, x.next_held
+               FROM p n LEFT JOIN _ns_next x ON x.hearing = n.hearing
+                    AND x.foreigner = n.foreigner AND x.ts = n.ts
+               WHERE n.role = 'no_show'),
         episodes AS (SELECT hearing, location, foreigner, min(ts) AS first,
                             min(next_held) AS held_at FROM ns GROUP BY ALL),
         lost AS (SELECT hearing, location,
@@ -165,16 +182,14 @@ def _compute(log: Log, period: Period | None) -> NoShows:
                count(*) FILTER (WHERE role = 'no_show')
         FROM _ns WHERE {inside} GROUP BY ALL ORDER BY week, hearing, location""").fetchall()
     per_foreigner = con.execute(f"""
-        WITH ns AS (SELECT n.hearing, n.foreigner, n.ts,
-                           (SELECT min(h.ts) FROM _ns h WHERE h.role = 'held'
-                            AND h.hearing = n.hearing AND h.foreigner = n.foreigner
-                            AND h.ts > n.ts) AS next_held
-                    FROM _ns n WHERE n.role = 'no_show' AND {inside}),
+        WITH ns AS (SELECT n.hearing, n.foreigner, n.ts, x.next_held
+                    FROM (SELECT * FROM _ns WHERE role = 'no_show' AND {inside}) n
+                    LEFT JOIN _ns_next x ON x.hearing = n.hearing
+                         AND x.foreigner = n.foreigner AND x.ts = n.ts),
         ep AS (SELECT hearing, foreigner, count(*) AS k,
                       epoch(min(next_held)) - epoch(min(ts)) AS lost FROM ns GROUP BY ALL)
         SELECT k, count(*), sum(lost) FILTER (WHERE lost IS NOT NULL)
         FROM ep GROUP BY k ORDER BY k""").fetchall()
-    con.execute("DROP TABLE IF EXISTS _ns")
     place_rows = tuple(NoShowPlace(
         hearing=r[0], location=r[1], appointments=int(r[2]), held=int(r[3]), no_shows=int(r[4]),
         share=float(r[5]), foreigners=int(r[6]), replanned=int(r[7]), open=int(r[8]),
