@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000_000)
     parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit (default 8GB)")
     parser.add_argument("--work", type=Path, default=OUT, help="folder for the log and workspace")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a workspace left by an earlier run (no import; its case index too)")
     args = parser.parse_args()
     n = args.events
     args.work.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,9 @@ def main() -> None:
           f"{time.perf_counter() - start:.0f} s", flush=True)
 
     workspace = args.work / f"out-of-core-{n}.duckdb"
-    workspace.unlink(missing_ok=True)
+    reuse = args.reuse and workspace.exists()
+    if not reuse:
+        workspace.unlink(missing_ok=True)
     spill = args.work / f"out-of-core-{n}.spill"
     spill.mkdir(exist_ok=True)
     log = miner.connect(workspace)
@@ -96,9 +100,10 @@ def main() -> None:
     log.con.execute(f"SET temp_directory = '{spill}'")
     ours: dict[str, dict[str, float]] = {}
     mapping = miner.ColumnMapping(activity="activity", timestamp="timestamp", objects={"case_id": "case"})
-    with measured("import parquet → workspace", ours, n, spill):
-        miner.load(data, log, mapping=mapping)
-    log.con.execute("CHECKPOINT")
+    if not reuse:
+        with measured("import parquet → workspace", ours, n, spill):
+            miner.load(data, log, mapping=mapping)
+        log.con.execute("CHECKPOINT")
     size = workspace.stat().st_size
     print(f"  workspace file {size / 2**30:.2f} GiB ({size / n:.0f} bytes/event)", flush=True)
     flat = miner.flatten(log)
@@ -127,6 +132,7 @@ def main() -> None:
     log.close()
     record: dict[str, Any] = {"benchmark": "out_of_core", "events": n, "cases": cases,
                               "variants": len(counts), "memory_limit": args.memory_limit,
+                              "reused_workspace": reuse,
                               "workspace_bytes": size, "machine": platform.platform(),
                               "cores": os.cpu_count(), "miner": ours}
     OUT.mkdir(exist_ok=True)
