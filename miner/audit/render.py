@@ -23,7 +23,9 @@ from typing import Any
 
 from miner.analysis.period import ZONE
 from miner.audit.chart import rate_bars
+from miner.audit.details import detail_text
 from miner.audit.findings import ANNEX_COLUMNS, DECISIONS, annex_rows, finding_ids
+from miner.audit.rates import shown_headline, shown_rates
 from miner.audit.results import KIND, SCHEMA_VERSION, build_audit_results
 from miner.conformance.allowlist import AllowEntry
 from miner.conformance.check import Conformance
@@ -45,18 +47,23 @@ def local_time(ts: str) -> str:
 
 def render_audit(results: Mapping[str, Any], *, lang: str = "nl") -> str:
     """The audit HTML of ``results`` (from :func:`build_audit_results` or its saved JSON) in
-    ``lang`` (``nl`` or ``en``)."""
+    ``lang`` (``nl`` or ``en``). The rate tables show :func:`miner.audit.rates.shown_rates` of the
+    results' rates (small numbers and what gives them away left out); each finding's detail is
+    shown by :func:`miner.audit.details.detail_text` (translated; the results keep the English)."""
     if results.get("kind") != KIND or results.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"not audit results (kind {KIND!r}, schema version {SCHEMA_VERSION})")
     t = catalogue(lang)
     template = environment().get_template("audit.html.j2")
     return template.render(
         r=results, t=t, a=t["audit"], lang=lang, sections=SECTIONS, decisions=DECISIONS,
+        rates={dim: shown_rates(rows) for dim, rows in results["rates"].items()},
+        headline=shown_headline(results["headline"]),
         chart=rate_bars(results["rates"]["month"]),
         css=_static("report.css") + _static("audit.css"),
         js=_static("report.js") + _static("audit.js"),
         num=lambda v, d=0: number(v, lang, d), cnt=lambda v: count(v, lang),
-        pct=lambda v, d=1: percent(v, lang, d), when=local_time, suppress=SUPPRESS_BELOW)
+        pct=lambda v, d=1: percent(v, lang, d), when=local_time, suppress=SUPPRESS_BELOW,
+        detail=lambda text: detail_text(text, lang))
 
 
 def annex_path(html: Path) -> Path:

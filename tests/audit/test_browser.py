@@ -115,3 +115,28 @@ def test_a_script_label_from_a_partner_shows_as_text(page: Any, audit: Audit,
     assert cell.text_content() == evil
     assert page.locator("script").count() == 1
     assert page.errors == [] and page.requests == [path.as_uri()]
+
+
+def test_dutch_details_and_suppressed_rates_as_chromium_shows_them(page: Any, audit: Audit) -> None:
+    _open(page, audit.html)
+    page.locator('button[data-details="open"]').click()
+    cells = page.locator("section#drilldown dd.detail").all_inner_texts()
+    assert len(cells) == sum(len(p["findings"]) for p in audit.results["drilldown"]["foreigners"])
+    english = ("expected", "allowed", "event ", "day(s)", "still open", "before every")
+    assert [c for c in cells if any(w in c for w in english)] == []
+    assert any(c.startswith("verwacht vóór deze gebeurtenis") for c in cells)
+    # the small rows of the month table: neither the rate nor the count of 10 or more that would
+    # give the small one away is anywhere in the row's markup
+    small = {r["value"]: r for r in audit.results["rates"]["month"]
+             if 0 < r["conforming"] < 10 <= r["deviating"]}
+    assert small
+    rows = page.locator("#rates-month tbody tr[data-suppressed]")
+    shown = dict(zip(rows.evaluate_all("rows => rows.map(r => r.dataset.value)"),
+                     rows.evaluate_all("rows => rows.map(r => r.outerHTML)"), strict=True))
+    for value, r in small.items():
+        markup = shown[value]
+        assert f'"{r["deviating"]}"' not in markup and f">{r['deviating']}<" not in markup
+        assert str(r["rate"])[:6] not in markup
+        bar = page.locator(f'#rate-chart g.month[data-month="{value}"]')
+        assert bar.get_attribute("data-rate") == "" and bar.locator("rect.stub").count() == 1
+    assert page.errors == [] and _outside(page) == []
