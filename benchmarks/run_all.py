@@ -259,8 +259,10 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
                              f"{ratio} | {m['peak_added_bytes'] / size:.0f} |")
     spark = [r for r in rows if r.get("benchmark") == "spark"]
     for r in spark:
+        data = ("the simulated year" if r.get("object_type", "vreemdeling") == "vreemdeling"
+                else f"synthetic log, case notion {r['object_type']}")
         heading = (f"Spark {r['master']} against DuckDB on {r['cores']} threads, "
-                   f"{r['events']:,} events (the simulated year); Parquet export "
+                   f"{r['events']:,} events ({data}); Parquet export "
                    f"{r['export_s']:.1f} s.")
         lines += ["", heading, "",
                   "| analysis | DuckDB s | Spark s | Spark / DuckDB | identical |",

@@ -402,8 +402,14 @@ def _run_chunk_quietly(kind: str, items: list[tuple[str, ...]], ctx: _Context) -
 # --- orchestration ---------------------------------------------------------------------------------
 
 
+#: The most traces replayed in one call of pm4py: its transient objects per trace (the replayed
+#: log, markings, transition lists) then stay bounded, however many variants a log has.
+MAX_CHUNK = 2_000
+
+
 def _chunks(items: Sequence[tuple[str, ...]], parts: int) -> list[list[tuple[str, ...]]]:
     # Round robin: the frequent (and often short) variants spread over all chunks.
+    parts = max(parts, -(-len(items) // MAX_CHUNK))
     return [c for c in (list(items[i::parts]) for i in range(parts)) if c]
 
 
