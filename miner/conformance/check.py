@@ -46,7 +46,7 @@ import pyarrow as pa
 from miner.analysis._result import SCHEMA_VERSION
 from miner.analysis.journey import create_journey
 from miner.analysis.norms import norms as norm_adherence
-from miner.analysis.period import Period
+from miner.analysis.period import ZONE, Period
 from miner.catalogue import chain_catalogue
 from miner.conformance import lanes as lane_checks
 from miner.conformance._automaton import directly_follows, reachability_automaton
@@ -54,6 +54,7 @@ from miner.conformance._bpmn_net import to_petri_net
 from miner.conformance._controlflow import check_variants, load_model
 from miner.conformance.allowlist import AllowEntry, apply_allowlist, read_allowlist
 from miner.conformance.deviations import (
+    BEFORE_LOG_SUFFIX,
     CATEGORIES,
     RATED,
     SEP,
@@ -363,10 +364,14 @@ def _from_lane(r: tuple[Any, ...], lanes_of: Mapping[str, tuple[str, ...]],
 
 def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...]],
           tasks_of: Mapping[str, str], phase_of: Mapping[str, str | None]) -> list[Deviation]:
-    """Late and overdue norm cases (:mod:`miner.analysis.norms`) as deviations."""
+    """Late and overdue norm cases (:mod:`miner.analysis.norms`) as deviations: ``late``, or
+    ``before_log`` when the clock started on a day before the coverage start (the stopping step may
+    then lie in a partner's data that does not reach back that far)."""
     catalogue = chain_catalogue()
     result = norm_adherence(log, cases=True)
+    coverage = coverage_day(log)
     cases = []
+    category: dict[tuple[str, str, str], str] = {}
     label_of: dict[str, str] = {}
     for n in load_norm_defs():
         got = result.get(n.id)
@@ -378,15 +383,28 @@ def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...
                 detail = f"{n.id}: still open after the last allowed day {c.deadline}"
             else:
                 continue
+            if coverage is not None and c.start < coverage:
+                detail += BEFORE_LOG_SUFFIX.format(coverage=coverage)
+                category[(c.foreigner, n.id, detail)] = "before_log"
             cases.append((c.foreigner, detail, n.id, tuple(r.activity for r in n.start),
                           tuple(r.activity for r in n.stop)))
     found = []
     for foreigner, detail, norm, ids, srcs, rows, times, org, partner in late_rows(log.con, cases):
         label = label_of[norm]
-        found.append(Deviation(foreigner, "late", label, tasks_of.get(label),
-                               _lane_text(lanes_of, label), org, partner, phase_of.get(label),
-                               detail, _evidence(ids, srcs, rows, times)))
+        found.append(Deviation(foreigner, category.get((foreigner, norm, detail), "late"), label,
+                               tasks_of.get(label), _lane_text(lanes_of, label), org, partner,
+                               phase_of.get(label), detail, _evidence(ids, srcs, rows, times)))
     return found
+
+
+def coverage_day(log: Log) -> str | None:
+    """The local day (YYYY-MM-DD, Europe/Amsterdam) of the coverage start: the latest of the
+    sources' first event times in the journey (None without events)."""
+    create_journey(log)
+    row = log.con.execute(f"""
+        SELECT strftime(max(first) AT TIME ZONE {sql_literal(str(ZONE))}, '%Y-%m-%d')
+        FROM (SELECT min(ts) AS first FROM journey GROUP BY source)""").fetchall()
+    return row[0][0] if row and row[0][0] is not None else None
 
 
 def load_norm_defs() -> tuple[Any, ...]:

@@ -18,10 +18,12 @@ Categories (the lane ones are defined in :mod:`miner.conformance.lanes`):
   activity. Evidence: the event that started the clock and, when there is one, the one that stopped
   it.
 * **before log**: a skipped step that was expected before the moment from which every partner's
-  export has data (the *coverage start*: the latest of the sources' first event times). Before it
-  the data cannot show whether the step happened: a journey that began before the exports did
-  (the initial stock, whose first years only some partners deliver) is not missing those steps.
-  Reported apart, not counted against the conformance rate.
+  export has data (the *coverage start*: the latest of the sources' first event times), or a late
+  or overdue norm whose clock started on a day before it. Before it the data cannot show whether
+  the step happened, or when: a journey that began before the exports did (the initial stock,
+  whose first years only some partners deliver) is not missing those steps, and its stopping step
+  may lie in data that does not reach back that far. Reported apart, not counted against the
+  conformance rate.
 * **unresolved**: the foreigner's trace in a phase belongs to a variant whose alignment exceeded the
   time budget; it is reported, never counted as fitting.
 * **not in model**: an event of an activity the model does not have (reported; it does not count
@@ -45,6 +47,8 @@ CATEGORIES = ("skipped", "inserted", "wrong_order", "late", "wrong_lane", "unexp
 RATED = tuple(c for c in CATEGORIES if c not in ("before_log", "not_in_model"))
 #: Separator of the activities in a variant key (a unit separator: never in a label).
 SEP = "\x1f"
+#: Appended to the detail of a finding that is ``before_log`` (the coverage start's day).
+BEFORE_LOG_SUFFIX = ", before every partner's data begins ({coverage})"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     coverage = con.execute(
         "SELECT max(first) FROM (SELECT min(ts) AS first FROM journey GROUP BY source)"
     ).fetchone()
+    before, after = BEFORE_LOG_SUFFIX.split("{coverage}")
     return con.execute("""
         SELECT r.foreigner,
                CASE WHEN t.category = 'skipped' AND e.ts < $coverage THEN 'before_log'
@@ -152,8 +157,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.organisation END,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.partner END,
                CASE WHEN t.category = 'skipped' AND e.ts < $coverage
-                    THEN t.detail || ', before every partner''s data begins ('
-                         || strftime($coverage, '%Y-%m-%d') || ')'
+                    THEN t.detail || $before || strftime($coverage, '%Y-%m-%d') || $after
                     ELSE t.detail END,
                e.phase, e.event_id, e.source, e.source_row, e.ts
         FROM conf_templates t
@@ -163,7 +167,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         -- is still open when the data ends
         WHERE NOT (t.category = 'skipped' AND t.detail LIKE 'expected after%' AND NOT EXISTS (
             SELECT 1 FROM conf_events x WHERE x.foreigner = r.foreigner AND x.ts > e.ts))
-    """, {"coverage": coverage[0] if coverage else None}).fetchall()
+    """, {"coverage": coverage[0] if coverage else None, "before": before, "after": after}).fetchall()
 
 
 def late_rows(con: duckdb.DuckDBPyConnection,

@@ -11,12 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from miner.analysis.period import ZONE
 from miner.conformance._controlflow import Move, VariantCheck
 from miner.conformance.allowlist import apply_allowlist, read_allowlist
-from miner.conformance.check import Conformance
+from miner.conformance.check import Conformance, coverage_day
 from miner.conformance.cli import register
 from miner.conformance.deviations import RATED, Deviation, move_templates
 from miner.errors import SchemaError
+from miner.model.log import connect
 from tests.conftest import KEY, Ingested
 
 AS_OF = date(2026, 1, 1)
@@ -147,6 +149,32 @@ def test_steps_expected_before_every_partner_delivers_are_before_log(
     assert year_result.count("before_log") == len(before)
     deviating = {d.foreigner for d in year_result.deviations if d.category in RATED}
     assert year_result.conforming == year_result.foreigners - len(deviating)
+
+
+@pytest.mark.slow
+def test_norm_clocks_started_before_every_partner_delivers_are_before_log(
+        ingested_year: Ingested, year_result: Conformance) -> None:
+    """A late or overdue norm whose clock started on a day before the coverage start is
+    ``before_log`` (its stop may lie in data that does not reach back that far); from that day on
+    it stays ``late``. The first evidence row of a norm finding is the event that started the
+    clock."""
+    log = connect(ingested_year.workspace, read_only=True)
+    try:
+        coverage = coverage_day(log)
+    finally:
+        log.close()
+    assert coverage is not None
+
+    def started(d: Deviation) -> str:
+        return datetime.fromisoformat(d.evidence[0].ts).astimezone(ZONE).date().isoformat()
+    norm_before = [d for d in year_result.deviations
+                   if d.category == "before_log" and "last allowed day" in (d.detail or "")]
+    late = [d for d in year_result.deviations if d.category == "late"]
+    assert len(norm_before) > 100 and len(late) > 1000
+    assert all(started(d) < coverage for d in norm_before)
+    assert all(started(d) >= coverage for d in late)
+    assert all((d.detail or "").endswith(f", before every partner's data begins ({coverage})")
+               for d in norm_before)
 
 
 @pytest.mark.slow
