@@ -386,7 +386,7 @@ def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...
             if coverage is not None and c.start < coverage:
                 detail += BEFORE_LOG_SUFFIX.format(coverage=coverage)
                 category[(c.foreigner, n.id, detail)] = "before_log"
-            cases.append((c.foreigner, detail, n.id, tuple(r.activity for r in n.start),
+            cases.append((c.foreigner, detail, n.id, c.start, tuple(r.activity for r in n.start),
                           tuple(r.activity for r in n.stop)))
     found = []
     for foreigner, detail, norm, ids, srcs, rows, times, org, partner in late_rows(log.con, cases):

@@ -38,6 +38,7 @@ from typing import Any
 
 import duckdb
 
+from miner.analysis.workdays import local_date_sql
 from miner.conformance._controlflow import VariantCheck
 
 #: Categories in report order. ``before_log`` and ``not_in_model`` are reported but not counted
@@ -171,38 +172,42 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
 
 
 def late_rows(con: duckdb.DuckDBPyConnection,
-              cases: Sequence[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]]
+              cases: Sequence[tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]]
               ) -> list[tuple[Any, ...]]:
-    """Evidence for late cases given as (foreigner, detail, norm id, start activity ids, stop
-    activity ids): rows (foreigner, detail, norm, [event ids], [sources], [rows], [times],
-    organisation, partner of the stopping event). The starting event is the foreigner's first of
-    the start activities; the stopping event the first of the stop activities at or after it."""
-    con.execute("CREATE OR REPLACE TEMP TABLE conf_late (foreigner VARCHAR, detail VARCHAR, "
-                "norm VARCHAR, starts VARCHAR[], stops VARCHAR[])")
+    """Evidence for late cases given as (foreigner, detail, norm id, local day the clock started,
+    start activity ids, stop activity ids): rows (foreigner, detail, norm, [event ids], [sources],
+    [rows], [times], organisation, partner of the stopping event). The starting event is the
+    foreigner's first of the start activities on the day the norm's clock started (an earlier one
+    may not have met the norm's conditions); the stopping event the first of the stop activities
+    at or after it."""
+    con.execute("CREATE OR REPLACE TEMP TABLE conf_late (k INTEGER, foreigner VARCHAR, "
+                "detail VARCHAR, norm VARCHAR, start_day DATE, starts VARCHAR[], stops VARCHAR[])")
     if not cases:
         return []
-    con.executemany("INSERT INTO conf_late VALUES (?, ?, ?, ?, ?)",
-                    [(f, d, n, list(a), list(b)) for f, d, n, a, b in cases])
-    return con.execute("""
+    con.executemany("INSERT INTO conf_late VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(k, f, d, n, day, list(a), list(b))
+                     for k, (f, d, n, day, a, b) in enumerate(cases)])
+    return con.execute(f"""
         WITH f AS (
-            SELECT l.foreigner, l.norm, arg_min(j.event_id, (j.ts, j.seq)) AS event_id,
-                   min(j.ts) AS ts
+            SELECT l.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id, min(j.ts) AS ts
             FROM conf_late l JOIN journey j
               ON j.foreigner = l.foreigner AND list_contains(l.starts, j.activity_id)
-            GROUP BY ALL),
+                 AND {local_date_sql("j.ts")} = l.start_day
+            GROUP BY l.k),
         t AS (
-            SELECT l.foreigner, l.norm, arg_min(j.event_id, (j.ts, j.seq)) AS event_id
-            FROM conf_late l JOIN f USING (foreigner, norm) JOIN journey j
+            SELECT l.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id
+            FROM conf_late l JOIN f USING (k) JOIN journey j
               ON j.foreigner = l.foreigner AND list_contains(l.stops, j.activity_id)
                  AND j.ts >= f.ts
-            GROUP BY ALL)
+            GROUP BY l.k)
         SELECT l.foreigner, l.detail, l.norm,
                list_filter([a.event_id, b.event_id], lambda x: x IS NOT NULL),
                list_filter([a.source, b.source], lambda x: x IS NOT NULL),
                list_filter([a.source_row, b.source_row], lambda x: x IS NOT NULL),
                list_filter([a.ts, b.ts], lambda x: x IS NOT NULL),
                b.organisation, b.partner
-        FROM conf_late l LEFT JOIN f USING (foreigner, norm) LEFT JOIN t USING (foreigner, norm)
+        FROM conf_late l LEFT JOIN f USING (k) LEFT JOIN t USING (k)
         LEFT JOIN journey a ON a.event_id = f.event_id AND a.foreigner = l.foreigner
         LEFT JOIN journey b ON b.event_id = t.event_id AND b.foreigner = l.foreigner
+        ORDER BY l.k
     """).fetchall()

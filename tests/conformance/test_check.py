@@ -11,12 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from miner.analysis.norms import norms
 from miner.analysis.period import ZONE
 from miner.conformance._controlflow import Move, VariantCheck
 from miner.conformance.allowlist import apply_allowlist, read_allowlist
 from miner.conformance.check import Conformance, coverage_day
 from miner.conformance.cli import register
-from miner.conformance.deviations import RATED, Deviation, move_templates
+from miner.conformance.deviations import RATED, Deviation, late_rows, move_templates
 from miner.errors import SchemaError
 from miner.model.log import connect
 from tests.conftest import KEY, Ingested
@@ -72,6 +73,28 @@ def test_allowlist_accepts_until_it_expires(tmp_path: Path) -> None:
                     '[[accept]]\ncategory = "late"\nexpires = 2030-01-01\n', encoding="utf-8")
     with pytest.raises(SchemaError, match=r"allow\.toml: allowlist entry 2 .*reason"):
         read_allowlist(path)
+
+
+def test_late_evidence_starts_on_the_clock_start_day_not_at_an_earlier_start_activity() -> None:
+    # F's P06 of 1 March had another result (no VA); the VA clock started with P08 on 10 April
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TEMP TABLE journey (foreigner VARCHAR, event_id VARCHAR, ts TIMESTAMPTZ, "
+                "seq BIGINT, activity_id VARCHAR, source VARCHAR, source_row BIGINT, "
+                "organisation VARCHAR, partner VARCHAR)")
+    con.executemany("INSERT INTO journey VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("F", "e1", "2021-03-01 09:00:00+00", 1, "P06", "indigo", 10, "IND", "IND"),
+        ("F", "e2", "2021-04-09 22:30:00+00", 2, "P08", "indigo", 11, "IND", "IND"),
+        ("F", "e3", "2022-01-05 10:00:00+00", 3, "X16", "indigo", 12, "IND", "IND"),
+        ("G", "e4", "2021-05-01 10:00:00+00", 4, "P06", "indigo", 13, "IND", "IND"),
+    ])
+    rows = late_rows(con, [
+        # 22:30 UTC on 9 April is 10 April in Amsterdam: the clock's local day
+        ("F", "va: late", "va", "2021-04-10", ("P06", "P08"), ("X16",)),
+        ("G", "va: open", "va", "2021-05-01", ("P06", "P08"), ("X16",)),
+    ])
+    assert [(r[0], r[3], r[5], r[7]) for r in rows] == [
+        ("F", ["e2", "e3"], [11, 12], "IND"), ("G", ["e4"], [13], None)]
 
 
 # --- the simulated year ---------------------------------------------------------------------------
@@ -175,6 +198,28 @@ def test_norm_clocks_started_before_every_partner_delivers_are_before_log(
     assert all(started(d) >= coverage for d in late)
     assert all((d.detail or "").endswith(f", before every partner's data begins ({coverage})")
                for d in norm_before)
+
+
+@pytest.mark.slow
+def test_norm_evidence_starts_on_the_day_the_clock_started(
+        ingested_year: Ingested, year_result: Conformance) -> None:
+    """The first evidence row of a late (or before-log) norm finding is an event on the day the
+    norm's clock started for that foreigner (an earlier start event may not meet the norm's
+    conditions), and the second, when there is one, is not before it."""
+    log = connect(ingested_year.workspace, read_only=True)
+    try:
+        started = {(n.id, c.foreigner): c.start for n in norms(log, cases=True).norms
+                   for c in n.cases}
+    finally:
+        log.close()
+    findings = [d for d in year_result.deviations if d.category in ("late", "before_log")
+                and "last allowed day" in (d.detail or "")]
+    assert len(findings) > 1000
+    for d in findings:
+        norm = (d.detail or "").split(":")[0]
+        first = datetime.fromisoformat(d.evidence[0].ts)
+        assert first.astimezone(ZONE).date().isoformat() == started[(norm, d.foreigner)], d
+        assert all(datetime.fromisoformat(e.ts) >= first for e in d.evidence[1:]), d
 
 
 @pytest.mark.slow
