@@ -20,7 +20,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +41,38 @@ def rss() -> int:
 
 
 @contextlib.contextmanager
-def measured(label: str, results: dict[str, dict[str, float]]) -> Iterator[None]:
-    gc.collect()
-    base = rss()
-    peak = [base]
+def peaks(*probes: Callable[[], int], every: float = 0.005) -> Iterator[list[int]]:
+    """Sample every probe each ``every`` seconds while the block runs; the yielded list holds each
+    probe's largest value (its value at the start included), final once the block has ended."""
+    found = [probe() for probe in probes]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.005)
+            for i, probe in enumerate(probes):
+                found[i] = max(found[i], probe())
+            time.sleep(every)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
+    try:
+        yield found
+    finally:
+        done.set()
+        thread.join()
+        for i, probe in enumerate(probes):
+            found[i] = max(found[i], probe())
+
+
+@contextlib.contextmanager
+def measured(label: str, results: dict[str, dict[str, float]]) -> Iterator[None]:
+    gc.collect()
+    base = rss()
     start = time.perf_counter()
-    yield
+    with peaks(rss) as peak:
+        yield
     seconds = time.perf_counter() - start
-    done.set()
-    thread.join()
-    results[label] = {"seconds": seconds, "peak_added_bytes": max(peak[0], rss()) - base}
+    results[label] = {"seconds": seconds, "peak_added_bytes": peak[0] - base}
     print(f"  {label:<34} {seconds:9.3f} s   +{(results[label]['peak_added_bytes']) / 2**20:8.1f} MiB", flush=True)
 
 

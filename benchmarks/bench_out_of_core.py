@@ -21,13 +21,12 @@ import gc
 import json
 import os
 import platform
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench_core import rss
+from bench_core import peaks, rss
 from synthetic import synthetic_log
 
 import miner
@@ -49,23 +48,11 @@ def folder_bytes(folder: Path) -> int:
 def measured(label: str, results: dict[str, dict[str, float]], n: int, spill: Path) -> Iterator[None]:
     gc.collect()
     base = rss()
-    peak = [base, 0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            peak[1] = max(peak[1], folder_bytes(spill))
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
     start = time.perf_counter()
-    yield
+    with peaks(rss, lambda: folder_bytes(spill), every=0.05) as peak:
+        yield
     seconds = time.perf_counter() - start
-    done.set()
-    thread.join()
-    added = max(peak[0], rss()) - base
+    added = peak[0] - base
     results[label] = {"seconds": seconds, "peak_added_bytes": added, "peak_rss_bytes": peak[0],
                       "spill_bytes": peak[1], "load": os.getloadavg()[0]}
     print(f"  {label:<32} {seconds:8.1f} s  +{added / 2**20:7.0f} MiB ({added / n:5.1f} B/event)"
