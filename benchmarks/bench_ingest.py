@@ -31,7 +31,8 @@ from miner.ingest import PseudonymKey, ingest
 from miner.model.log import connect
 log = connect(Path(sys.argv[1]))
 started = time.perf_counter()
-summary = ingest(log, [Path(p) for p in sys.argv[2:]], key=PseudonymKey(b"benchmark-key-0123456789"))
+summary = ingest(log, [Path(p) for p in sys.argv[3:]], key=PseudonymKey(b"benchmark-key-0123456789"),
+                 memory_limit=sys.argv[2])
 print(f"{time.perf_counter() - started:.2f} {summary.rows} {summary.events}")
 """
 
@@ -57,10 +58,11 @@ def _peak_rss(pid: int) -> int:
     return 0
 
 
-def run_child(workspace: Path, sources: list[Path]) -> tuple[str, int]:
-    """Ingest in a child process; its output line and its peak resident memory in bytes."""
+def run_child(workspace: Path, sources: list[Path], memory_limit: str = "1GB") -> tuple[str, int]:
+    """Ingest in a child process (DuckDB capped at ``memory_limit``); its output line and its peak
+    resident memory in bytes."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(workspace), *map(str, sources)],
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(workspace), memory_limit, *map(str, sources)],
                              stdout=subprocess.PIPE, text=True, env=env)
     peak = 0
     while child.poll() is None:
@@ -110,6 +112,8 @@ def main() -> None:
     parser.add_argument("what", choices=("year", "scaled"))
     parser.add_argument("--sim", type=Path, help="a simulated default year (else simulated first)")
     parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--memory-limit", default="1GB",
+                        help="ingest's DuckDB memory cap (`miner ingest --memory-limit`; default 1GB)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="miner-bench-ingest-") as scratch_name:
         scratch = Path(scratch_name)
@@ -119,11 +123,12 @@ def main() -> None:
         else:
             sources = [scratch / "scaled"]
             _scaled(sim, args.copies, sources[0])
-        line, peak = run_child(scratch / "ws.duckdb", sources)
+        line, peak = run_child(scratch / "ws.duckdb", sources, args.memory_limit)
         seconds, rows, events = line.split()
         print(f"ingest {args.what}: {int(rows):,} rows, {int(events):,} events in {seconds} s, "
               f"peak resident memory {peak / 2**20:,.0f} MiB "
-              f"({peak / int(rows):,.0f} bytes per row); cpus {os.cpu_count()}, "
+              f"({peak / int(rows):,.0f} bytes per row), cap {args.memory_limit}; "
+              f"cpus {os.cpu_count()}, "
               f"load {os.getloadavg()[0]:.1f}")
 
 

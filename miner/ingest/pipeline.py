@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from miner.errors import InputError, WorkspaceError
+from miner.errors import InputError, MinerError, WorkspaceError
 from miner.ingest.accounting import (
     IngestSummary,
     source_facts,
@@ -204,6 +204,12 @@ def ingest(
         finally:
             sink.abort()
         return summary
+    except duckdb.OutOfMemoryException as exc:
+        raise MinerError(
+            f"{', '.join(str(s) for s in sources)}: ingest ran out of its DuckDB memory cap "
+            f"({memory_limit}): {str(exc).splitlines()[0]}. Nothing was written to the workspace. Run it again with "
+            "a larger cap (`miner ingest --memory-limit 4GB`, memory_limit= in Python), or ingest "
+            "the deliveries in smaller parts.") from exc
     finally:
         stage.close()
         workspace.con.execute("RESET search_path")

@@ -118,6 +118,8 @@ def _stage_query(stage: duckdb.DuckDBPyConnection, table: str, relation: str, la
     """Create ``table`` from a DuckDB table function, every column cast to text, numbered."""
     try:
         stage.execute(f"CREATE OR REPLACE TABLE _{table} AS SELECT * FROM {relation}")
+    except duckdb.OutOfMemoryException:
+        raise  # the memory cap, not the file: ingest names the cap and the fix
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read ({str(exc).splitlines()[0]}). "
                          "Check that the file is complete and of the type its name says.") from exc

@@ -5,12 +5,15 @@ raw identifier left in the workspace or the summary."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
 
+from miner.errors import MinerError
 from miner.ingest import ingest
 from miner.model.log import connect
+from miner.simulation import SimulationResult
 from tests.conftest import AS_OF, KEY, Ingested
 
 #: Planted fault (truth/rows.parquet) → the rule under which ingest must report the row.
@@ -200,3 +203,18 @@ def test_performer_of_the_dossier_is_its_sender_and_dtv_stays_the_recorder(
     senders = {r[2] for r in dossiers}
     assert {"IND", "Politie", "KMar"} <= senders
     assert all(r[2] is None for r in rows if r[0] != "V01")
+
+
+def test_running_out_of_the_memory_cap_is_a_clear_error_and_writes_nothing(
+        short_run: SimulationResult, tmp_path: Path) -> None:
+    log = connect(tmp_path / "ws.duckdb")
+    try:
+        with pytest.raises(MinerError, match=r"memory cap \(2MB\).*--memory-limit 4GB") as caught:
+            ingest(log, [short_run.out], key=KEY, as_of=AS_OF, memory_limit="2MB")
+        assert str(short_run.out) in str(caught.value)
+        assert log.count("events") == 0 and log.count("objects") == 0
+        # the workspace's own cap is back, and a run with room succeeds on the same connection
+        summary = ingest(log, [short_run.out], key=KEY, as_of=AS_OF)
+        assert summary.events == log.count("events") > 0
+    finally:
+        log.close()
