@@ -207,9 +207,10 @@ def ingest(
     except duckdb.OutOfMemoryException as exc:
         raise MinerError(
             f"{', '.join(str(s) for s in sources)}: ingest ran out of its DuckDB memory cap "
-            f"({memory_limit}): {str(exc).splitlines()[0]}. Nothing was written to the workspace. Run it again with "
-            "a larger cap (`miner ingest --memory-limit 4GB`, memory_limit= in Python), or ingest "
-            "the deliveries in smaller parts.") from exc
+            f"({memory_limit}): {str(exc).splitlines()[0]}. Nothing was written to the "
+            f"workspace. Run it again with a larger cap than {memory_limit} (`miner ingest "
+            "--memory-limit SIZE`, memory_limit= in Python), or ingest the deliveries in smaller "
+            "parts (docs/ingest.md, Memory).") from exc
     finally:
         stage.close()
         workspace.con.execute("RESET search_path")
