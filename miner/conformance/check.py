@@ -46,7 +46,7 @@ import pyarrow as pa
 from miner.analysis._result import SCHEMA_VERSION
 from miner.analysis.journey import create_journey
 from miner.analysis.norms import norms as norm_adherence
-from miner.analysis.period import ZONE, Period
+from miner.analysis.period import Period
 from miner.catalogue import chain_catalogue
 from miner.conformance import lanes as lane_checks
 from miner.conformance._automaton import directly_follows, reachability_automaton
@@ -60,6 +60,7 @@ from miner.conformance.deviations import (
     SEP,
     Deviation,
     Evidence,
+    coverage_start,
     late_rows,
     load_templates,
     move_templates,
@@ -401,10 +402,7 @@ def coverage_day(log: Log) -> str | None:
     """The local day (YYYY-MM-DD, Europe/Amsterdam) of the coverage start: the latest of the
     sources' first event times in the journey (None without events)."""
     create_journey(log)
-    row = log.con.execute(f"""
-        SELECT strftime(max(first) AT TIME ZONE {sql_literal(str(ZONE))}, '%Y-%m-%d')
-        FROM (SELECT min(ts) AS first FROM journey GROUP BY source)""").fetchall()
-    return row[0][0] if row and row[0][0] is not None else None
+    return coverage_start(log.con)[1]
 
 
 def load_norm_defs() -> tuple[Any, ...]:

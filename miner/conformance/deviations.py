@@ -146,9 +146,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     activity, organisation, partner, detail, phase, event_id, source, source_row, ts). Needs
     ``conf_traces`` (foreigner, grp, variant), ``conf_events`` with ``grp`` and ``pos``, and the
     ``journey`` (for the coverage start)."""
-    coverage = con.execute(
-        "SELECT max(first) FROM (SELECT min(ts) AS first FROM journey GROUP BY source)"
-    ).fetchone()
+    coverage, day = coverage_start(con)
     before, after = BEFORE_LOG_SUFFIX.split("{coverage}")
     return con.execute("""
         SELECT r.foreigner,
@@ -158,7 +156,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.organisation END,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.partner END,
                CASE WHEN t.category = 'skipped' AND e.ts < $coverage
-                    THEN t.detail || $before || strftime($coverage, '%Y-%m-%d') || $after
+                    THEN t.detail || $before || $day || $after
                     ELSE t.detail END,
                e.phase, e.event_id, e.source, e.source_row, e.ts
         FROM conf_templates t
@@ -168,7 +166,17 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         -- is still open when the data ends
         WHERE NOT (t.category = 'skipped' AND t.detail LIKE 'expected after%' AND NOT EXISTS (
             SELECT 1 FROM conf_events x WHERE x.foreigner = r.foreigner AND x.ts > e.ts))
-    """, {"coverage": coverage[0] if coverage else None, "before": before, "after": after}).fetchall()
+    """, {"coverage": coverage, "day": day, "before": before, "after": after}).fetchall()
+
+
+def coverage_start(con: duckdb.DuckDBPyConnection) -> tuple[Any, str | None]:
+    """The coverage start (the latest of the sources' first event times in the ``journey``) and
+    its local day, YYYY-MM-DD in Europe/Amsterdam as the norms count days; (None, None) without
+    events."""
+    row = con.execute(f"""
+        SELECT max(first), strftime({local_date_sql("max(first)")}, '%Y-%m-%d')
+        FROM (SELECT min(ts) AS first FROM journey GROUP BY source)""").fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def late_rows(con: duckdb.DuckDBPyConnection,
