@@ -12,6 +12,7 @@ notion, and compute the basic process-mining figures as engine queries::
 
 from miner.analysis.cases import CaseDurations, case_durations
 from miner.analysis.dfg import DirectlyFollowsGraph, dfg
+from miner.analysis.handover import HandoverNetwork, handover_network
 from miner.analysis.statistics import (
     ActivityStatistics,
     LogStatistics,
@@ -33,7 +34,16 @@ from miner.errors import (
 )
 from miner.formats import load, read, write
 from miner.formats.tables import ColumnMapping
-from miner.model.filters import AttributeFilter, TimeWindow
+from miner.model.filters import (
+    AttributeFilter,
+    CaseIdFilter,
+    DurationFilter,
+    EndpointFilter,
+    Filter,
+    FollowsFilter,
+    TimeWindow,
+    VariantFilter,
+)
 from miner.model.flatten import EventLog, flatten
 from miner.model.log import Log, connect
 from miner.simulation import ScenarioError, SimulationResult, load_postgres, simulate
@@ -43,11 +53,17 @@ __version__ = "0.1.0"
 __all__ = [
     "ActivityStatistics",
     "AttributeFilter",
+    "CaseIdFilter",
     "CaseDurations",
     "CaseNotionError",
     "ColumnMapping",
     "DirectlyFollowsGraph",
+    "DurationFilter",
+    "EndpointFilter",
     "EventLog",
+    "Filter",
+    "FollowsFilter",
+    "HandoverNetwork",
     "InputError",
     "Log",
     "LogStatistics",
@@ -59,6 +75,7 @@ __all__ = [
     "TimeWindow",
     "UnknownNameError",
     "UnsafeInputError",
+    "VariantFilter",
     "Variants",
     "WorkspaceError",
     "activity_statistics",
@@ -67,6 +84,7 @@ __all__ = [
     "convert",
     "dfg",
     "flatten",
+    "handover_network",
     "load",
     "load_postgres",
     "log_statistics",

@@ -52,7 +52,7 @@ from miner.analysis.period import Period
 from miner.analysis.queues import location_name, nationality_sql
 from miner.analysis.variants import variants
 from miner.errors import UnknownNameError
-from miner.model.filters import AttributeFilter, Filter, TimeWindow, sql_literal
+from miner.model.filters import AttributeFilter, CaseIdFilter, Filter, TimeWindow, sql_literal
 from miner.model.flatten import EventLog
 from miner.model.log import Log
 
@@ -251,20 +251,10 @@ def segment_log(log: Log, *, period: Period | None = None,
         _check(log, "partner", segment.partner, _known_partners(log))
         filters.append(AttributeFilter("partner", segment.partner, level="event"))
     cases = _foreigners(log, window, segment)
-    if cases is None:
-        return EventLog(log, FOREIGNER_TYPE, tuple(filters))
-    return _SegmentLog(log, FOREIGNER_TYPE, tuple(filters), cases)
-
-
-@dataclass(frozen=True, eq=False)
-class _SegmentLog(EventLog):
-    """An :class:`EventLog` whose cases are further restricted to the foreigners of ``cases`` (SQL
-    of one column). Dropping whole cases after flattening equals flattening only those cases."""
-
-    cases: str = ""
-
-    def steps_sql(self) -> str:
-        return f"SELECT * FROM ({super().steps_sql()}) WHERE case_id IN ({self.cases})"
+    if cases is not None:
+        # Dropping whole cases after flattening equals flattening only those cases.
+        filters.append(CaseIdFilter(sql=cases))
+    return EventLog(log, FOREIGNER_TYPE, tuple(filters))
 
 
 def _foreigners(log: Log, window: TimeWindow, segment: Segment) -> str | None:

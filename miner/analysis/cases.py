@@ -12,6 +12,7 @@ import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION, json_safe
 from miner.model.flatten import EventLog
+from miner.model.view import open_scope
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,14 +53,12 @@ class CaseDurations:
 
 def case_durations(log: EventLog) -> CaseDurations:
     """The duration of every case of ``log`` and their distribution."""
-    con = log.log.con
-    table = con.execute(
-        f"""
-        SELECT case_id, count(*) AS events, min(timestamp) AS start, max(timestamp) AS "end",
-               (epoch_us(max(timestamp)) - epoch_us(min(timestamp))) / 1e6 AS duration_s
-        FROM ({log.steps_sql()}) GROUP BY case_id ORDER BY case_id
-        """
-    ).df()
+    with open_scope(log) as scope:
+        table = log.log.con.execute(
+            f"""SELECT case_id, CAST(events AS BIGINT) AS events, start, "end",
+                       duration_us / 1e6 AS duration_s
+                FROM ({scope.cases}) ORDER BY case_id"""
+        ).df()
     d = table["duration_s"]
     empty = table.empty
     return CaseDurations(

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION, records
-from miner.model.filters import sql_literal
+from miner.model.case_index import DFG_SQL
 from miner.model.flatten import EventLog
+from miner.model.view import open_scope
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,46 +56,21 @@ def dfg(log: EventLog) -> DirectlyFollowsGraph:
         ['check ticket', 'decide', 6]
     """
     con = log.log.con
-    steps = log.steps_sql()
-    type_lit = sql_literal(log.object_type)
-    if log.indexed:
-        edges = f"SELECT * EXCLUDE (object_type) FROM dfg_summary WHERE object_type = {type_lit}"
-        ends_sql = f"SELECT * EXCLUDE (object_type) FROM case_ends WHERE object_type = {type_lit}"
-    else:
-        # Filtered: the steps are written to a scratch table first, then one pass groups every
-        # (activity, successor) pair, the case ends (successor NULL) included, and counts case
-        # starts alongside; the rest reads that small table. Grouping with the median straight
-        # over the window's output made DuckDB spill more than 55 GB at 10^8 events; from a
-        # table it spills what the case index build does.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _miner_steps AS
-            SELECT activity, next_activity, pos = 0 AS first,
-                   (epoch_us(next_timestamp) - epoch_us(timestamp)) / 1e6 AS d
-            FROM ({steps})
-            """
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _miner_pairs AS
-            SELECT activity AS source, next_activity AS target, count(*) AS frequency,
-                   avg(d) AS mean_s, median(d) AS median_s, quantile_cont(d, 0.9) AS p90_s,
-                   min(d) AS min_s, max(d) AS max_s, count(*) FILTER (WHERE first) AS starts
-            FROM _miner_steps
-            GROUP BY ALL
-            """
-        )
-        con.execute("DROP TABLE _miner_steps")
-        edges = "SELECT * EXCLUDE (starts) FROM _miner_pairs WHERE target IS NOT NULL"
-        ends_sql = """
-            SELECT 'start' AS side, source AS activity, sum(starts) AS cases FROM _miner_pairs
-            GROUP BY source HAVING sum(starts) > 0
-            UNION ALL
-            SELECT 'end', source, frequency FROM _miner_pairs WHERE target IS NULL
-        """
-    table = con.execute(f"SELECT * FROM ({edges}) ORDER BY frequency DESC, source, target").df()
-    ends = con.execute(f"SELECT * FROM ({ends_sql}) ORDER BY side, cases DESC, activity").fetchall()
-    con.execute("DROP TABLE IF EXISTS _miner_pairs")
+    with open_scope(log) as scope:
+        index = scope.index
+        if not scope.filtered:
+            edges = f"SELECT * EXCLUDE (notion) FROM {index.table('dfg_summary')} WHERE {index.where()}"
+            ends_sql = f"SELECT * EXCLUDE (notion) FROM {index.table('case_ends')} WHERE {index.where()}"
+        else:
+            edges = DFG_SQL.format(steps=scope.steps, names=index.table("activity_codes"))
+            ends_sql = f"""
+                SELECT side, n.activity, cases FROM (
+                    SELECT 'start' AS side, first_act AS act, count(*) AS cases FROM ({scope.cases}) GROUP BY ALL
+                    UNION ALL
+                    SELECT 'end', last_act, count(*) FROM ({scope.cases}) GROUP BY ALL) s
+                JOIN {index.table('activity_codes')} n ON n.code = s.act"""
+        table = con.execute(f"SELECT * FROM ({edges}) ORDER BY frequency DESC, source, target").df()
+        ends = con.execute(f"SELECT * FROM ({ends_sql}) ORDER BY side, cases DESC, activity").fetchall()
     return DirectlyFollowsGraph(
         object_type=log.object_type,
         table=table.astype({"frequency": "int64"}),

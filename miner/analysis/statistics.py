@@ -16,8 +16,7 @@ from typing import Any
 import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION, records
-from miner.model.filters import sql_literal
-from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SQL, EventLog
+from miner.model.flatten import EventLog
 from miner.model.log import Log, first_row
 
 
@@ -56,13 +55,7 @@ def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStati
     assert row is not None
     cases = variants = None
     if case_notion is not None:
-        counted = first_row(
-            log.con.execute(
-                f"SELECT coalesce(sum(cases), 0), count(*) FROM ({_variant_counts(case_notion)})"
-            )
-        )
-        assert counted is not None
-        cases, variants = int(counted[0]), int(counted[1])
+        cases, variants = _cases_and_variants(case_notion)
     return LogStatistics(
         events=int(row[0]),
         objects=int(row[1]),
@@ -77,14 +70,11 @@ def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStati
     )
 
 
-def _variant_counts(case_notion: EventLog) -> str:
-    if case_notion.indexed:
-        case_notion.steps_sql()  # brings the case index up to date
-        return (
-            "SELECT cases FROM variant_summary "
-            f"WHERE object_type = {sql_literal(case_notion.object_type)}"
-        )
-    return VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=case_notion.steps_sql()))
+def _cases_and_variants(case_notion: EventLog) -> tuple[int, int]:
+    from miner.analysis.variants import variants
+
+    found = variants(case_notion)
+    return found.cases, len(found.table)
 
 
 @dataclass(frozen=True, eq=False)

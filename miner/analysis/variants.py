@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from miner.analysis._result import SCHEMA_VERSION
-from miner.model.filters import sql_literal
-from miner.model.flatten import VARIANT_COUNTS_SQL, VARIANT_SQL, EventLog
+from miner.model.flatten import EventLog
+from miner.model.view import open_scope
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,22 +51,30 @@ class Variants:
 
 def variants(log: EventLog) -> Variants:
     """The variants of ``log`` with their case counts."""
-    if log.indexed:
-        log.steps_sql()  # brings the case index up to date
-        # variant_summary is stored in result order; DuckDB keeps insertion order on a plain scan.
-        sql = (
-            "SELECT activities AS variant, cases, events FROM variant_summary "
-            f"WHERE object_type = {sql_literal(log.object_type)}"
-        )
-    else:
-        counted = VARIANT_COUNTS_SQL.format(per_case=VARIANT_SQL.format(steps=log.steps_sql()))
-        sql = (
-            "SELECT string_split(variant, chr(31)) AS variant, cases, events "
-            f"FROM ({counted}) ORDER BY cases DESC, variant"
-        )
-    # The variant column stays an Arrow list column: converting 10^5 sequences to Python lists
-    # would cost more than computing them.
-    table = log.log.con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+    with open_scope(log) as scope:
+        index = scope.index
+        stored = f"{index.table('variant_table')} v"
+        if not scope.filtered:
+            # variant_table is stored in result order; DuckDB keeps insertion order on a plain scan.
+            sql = f"SELECT activities AS variant, cases, events FROM {stored} WHERE v.{index.where()}"
+        elif not scope.trimmed:
+            sql = f"""
+                SELECT v.activities AS variant, c.cases, v.events
+                FROM (SELECT variant_no, count(*) AS cases FROM ({scope.cases}) GROUP BY ALL) c
+                JOIN {stored} ON v.{index.where()} AND v.variant_no = c.variant_no
+                ORDER BY c.cases DESC, v.variant"""
+        else:
+            sql = f"""
+                WITH counted AS (
+                    SELECT acts, count(*) AS cases, any_value(len(acts)) AS events
+                    FROM (SELECT case_no, list(act ORDER BY pos) AS acts FROM ({scope.steps}) GROUP BY ALL)
+                    GROUP BY ALL),
+                named AS (SELECT list_transform(acts, lambda x: names[x + 1]) AS variant, cases, events
+                          FROM counted, (SELECT {scope.activity_names()} AS names))
+                SELECT * FROM named ORDER BY cases DESC, array_to_string(variant, chr(31))"""
+        # The variant column stays an Arrow list column: converting 10^5 sequences to Python lists
+        # would cost more than computing them.
+        table = log.log.con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
     table = table.astype({"cases": "int64", "events": "int64"})
     total = int(table["cases"].sum())
     table.insert(2, "share", table["cases"] / total if total else 0.0)

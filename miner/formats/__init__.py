@@ -22,6 +22,7 @@ from typing import Any
 
 from miner.errors import InputError, MinerError, UnknownNameError
 from miner.formats.tables import ColumnMapping, read_table
+from miner.model.case_index import build_case_index
 from miner.model.loading import TableSink
 from miner.model.log import Log, connect
 from miner.progress import progress_bar
@@ -87,6 +88,8 @@ def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None) -
     except BaseException:
         sink.abort()
         raise
+    # What queries need (successors, case rows, coded activities) is built now, not by the first query.
+    build_case_index(into)
     return dict(sink.counts)
 
 
@@ -158,6 +161,7 @@ def write(log: Log, path: str | Path, *, object_type: str | None = None) -> None
                 try:
                     _copy_from(log, sink)
                     sink.commit(what=str(path))
+                    build_case_index(target)
                 except BaseException:
                     sink.abort()
                     raise

@@ -1,25 +1,53 @@
 """Filters that narrow a case-centric view before figures are computed.
 
-* :class:`TimeWindow` keeps, by ``mode``: ``"events"`` the events inside ``[start, end]`` (both
-  ends included); ``"contained"`` the cases whose whole span (first to last event) lies inside;
-  ``"intersecting"`` the cases whose span overlaps the window, also when no event falls inside it
-  (pm4py's ``filter_time_range`` modes ``events``, ``traces_contained`` and ``traces_intersecting``).
-* :class:`AttributeFilter` keeps, by ``level``: ``"event"`` the events whose attribute ``name`` has
-  one of ``values``; ``"case"`` the cases with at least one such event (pm4py's
-  ``filter_event_attribute_values`` with ``level="event"`` / ``"case"``). The activity is matched by
-  ``name="activity"``.
+A view takes a *list* of filters; they apply in order, each to what the ones before it kept (AND).
+Two kinds:
+
+*Event filters* drop events inside cases, so successors change (a case left with no event is gone):
+
+* :class:`TimeWindow` with ``mode="events"``: the events inside ``[start, end]`` (both ends
+  included; pm4py's ``filter_time_range(mode="events")``).
+* :class:`AttributeFilter` with ``level="event"``: the events whose attribute ``name`` has one of
+  ``values`` (``retain=False``: the others; pm4py's ``filter_event_attribute_values(level="event")``).
+  ``name="activity"`` matches the activity.
+
+*Case filters* keep or drop whole cases:
+
+* :class:`TimeWindow` ``"contained"``: cases whose whole span (first to last event) lies inside;
+  ``"intersecting"``: cases whose span overlaps the window, also when no event falls inside it
+  (pm4py's ``traces_contained`` / ``traces_intersecting``).
+* :class:`AttributeFilter` with ``level="case"``: cases with at least one event carrying one of the
+  values (``retain=False``: cases with none; with ``name="activity"`` this is *activity present /
+  absent*).
+* :class:`VariantFilter`: cases whose activity sequence is one of ``variants`` (pm4py's
+  ``filter_variants``).
+* :class:`DurationFilter`: cases whose duration (first to last event, seconds) lies in ``[min_s,
+  max_s]`` (pm4py's ``filter_case_performance``).
+* :class:`FollowsFilter`: cases where ``target`` directly follows ``source`` (consecutive events),
+  or with ``directly=False`` eventually follows it (a later event; pm4py's
+  ``filter_directly_follows_relation`` / ``filter_eventually_follows_relation``).
+* :class:`EndpointFilter`: cases that start (``side="start"``) or end (``"end"``) with one of
+  ``activities`` (pm4py's ``filter_start_activities`` / ``filter_end_activities``).
+* :class:`CaseIdFilter`: the cases with the given ids.
+
+Every case filter takes ``retain=False`` to keep the cases it would drop instead. The case notion
+itself (an OCEL object type) is chosen by :func:`miner.flatten`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from miner.errors import UnknownNameError
 
+if TYPE_CHECKING:
+    from miner.model.view import Scope
+
 TimeMode = Literal["events", "contained", "intersecting"]
 Level = Literal["event", "case"]
+Side = Literal["start", "end"]
 
 
 def sql_literal(value: object) -> str:
@@ -36,6 +64,10 @@ def sql_literal(value: object) -> str:
     return f"'{text}'"
 
 
+def _keep(condition: str, retain: bool) -> str:
+    return condition if retain else f"NOT ({condition})"
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
     """Keep events, or whole cases, by time: see the module docstring for the three modes.
@@ -48,6 +80,10 @@ class TimeWindow:
     def __post_init__(self) -> None:
         if self.mode not in ("events", "contained", "intersecting"):
             raise UnknownNameError("time window mode", self.mode, ("events", "contained", "intersecting"))
+
+    @property
+    def trims(self) -> bool:
+        return self.mode == "events"
 
     def inside(self, column: str) -> str:
         parts = []
@@ -67,31 +103,149 @@ class TimeWindow:
             parts = [f"{last} >= {start}" if start else "", f"{first} <= {end}" if end else ""]
         return " AND ".join(p for p in parts if p) or "TRUE"
 
+    def event_condition(self, scope: Scope) -> str:
+        return self.inside("timestamp")
+
+    def kept_cases(self, scope: Scope) -> str:
+        condition = self.case_condition("start", '"end"')
+        return f"SELECT case_no FROM ({scope.cases}) WHERE {condition}"
+
 
 @dataclass(frozen=True, slots=True)
 class AttributeFilter:
-    """Keep events (``level="event"``) or cases (``"case"``) by an attribute's value."""
+    """Keep events (``level="event"``) or cases (``"case"``) by an attribute's value; ``retain=False``
+    keeps the others instead."""
 
     name: str
     values: tuple[object, ...]
     level: Level = "event"
+    retain: bool = True
 
     def __post_init__(self) -> None:
         if self.level not in ("event", "case"):
             raise UnknownNameError("attribute filter level", self.level, ("event", "case"))
 
+    @property
+    def trims(self) -> bool:
+        return self.level == "event"
+
     def matches(self, event_id: str, activity: str) -> str:
-        """SQL condition true for events that carry one of the values."""
+        """SQL condition true for events that carry one of the values (on the canonical tables)."""
         values = ", ".join(sql_literal(v) for v in self.values)
         if self.name == "activity":
             return f"{activity} IN ({values})"
-        name = sql_literal(self.name)
+        return f"{event_id} IN ({self._events_with_value()})"
+
+    def _events_with_value(self) -> str:
         return (
-            f"{event_id} IN (SELECT event_id FROM event_attributes WHERE name = {name} AND "
+            f"SELECT event_id FROM main.event_attributes WHERE name = {sql_literal(self.name)} AND "
             f"coalesce(value_string, CAST(value_integer AS VARCHAR), CAST(value_float AS VARCHAR), "
             f"CAST(value_boolean AS VARCHAR), CAST(value_time AS VARCHAR)) IN "
-            f"(SELECT CAST(v AS VARCHAR) FROM (VALUES {', '.join(f'({sql_literal(v)})' for v in self.values)}) t(v)))"
+            f"(SELECT CAST(v AS VARCHAR) FROM (VALUES {', '.join(f'({sql_literal(v)})' for v in self.values)}) t(v))"
         )
 
+    def _step_matches(self, scope: Scope) -> str:
+        if self.name == "activity":
+            return f"act IN ({scope.activity_codes(self.values)})"
+        return f"event_id IN ({self._events_with_value()})"
 
-Filter = TimeWindow | AttributeFilter
+    def event_condition(self, scope: Scope) -> str:
+        return _keep(self._step_matches(scope), self.retain)
+
+    def kept_cases(self, scope: Scope) -> str:
+        having = f"SELECT DISTINCT case_no FROM ({scope.steps}) WHERE {self._step_matches(scope)}"
+        return scope.cases_where(f"case_no IN ({having})", self.retain)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantFilter:
+    """Keep the cases whose activity sequence is one of ``variants`` (each a sequence of activities)."""
+
+    variants: tuple[tuple[str, ...], ...]
+    retain: bool = True
+    trims = False
+
+    def kept_cases(self, scope: Scope) -> str:
+        wanted = ", ".join("[" + ", ".join(sql_literal(a) for a in v) + "]::VARCHAR[]"
+                           for v in self.variants) or "NULL"
+        return scope.cases_where(f"activities IN ({wanted})", self.retain, needs_variant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DurationFilter:
+    """Keep the cases whose duration in seconds lies in ``[min_s, max_s]`` (None: open)."""
+
+    min_s: float | None = None
+    max_s: float | None = None
+    retain: bool = True
+    trims = False
+
+    def kept_cases(self, scope: Scope) -> str:
+        parts = []
+        if self.min_s is not None:
+            parts.append(f"duration_us >= {float(self.min_s) * 1e6!r}")
+        if self.max_s is not None:
+            parts.append(f"duration_us <= {float(self.max_s) * 1e6!r}")
+        return scope.cases_where(" AND ".join(parts) or "TRUE", self.retain)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowsFilter:
+    """Keep the cases where ``target`` directly (or, ``directly=False``, eventually) follows
+    ``source``."""
+
+    source: str
+    target: str
+    directly: bool = True
+    retain: bool = True
+    trims = False
+
+    def kept_cases(self, scope: Scope) -> str:
+        a = scope.activity_codes((self.source,))
+        b = scope.activity_codes((self.target,))
+        if self.directly:
+            found = (f"SELECT DISTINCT case_no FROM ({scope.steps}) "
+                     f"WHERE act IN ({a}) AND next_act IN ({b})")
+        else:
+            found = (f"SELECT case_no FROM ({scope.steps}) GROUP BY case_no HAVING "
+                     f"min(pos) FILTER (WHERE act IN ({a})) < max(pos) FILTER (WHERE act IN ({b}))")
+        return scope.cases_where(f"case_no IN ({found})", self.retain)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointFilter:
+    """Keep the cases that start (``side="start"``) or end (``"end"``) with one of ``activities``."""
+
+    activities: tuple[str, ...]
+    side: Side = "start"
+    retain: bool = True
+    trims = False
+
+    def __post_init__(self) -> None:
+        if self.side not in ("start", "end"):
+            raise UnknownNameError("endpoint side", self.side, ("start", "end"))
+
+    def kept_cases(self, scope: Scope) -> str:
+        column = "first_act" if self.side == "start" else "last_act"
+        return scope.cases_where(f"{column} IN ({scope.activity_codes(self.activities)})",
+                                 self.retain)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseIdFilter:
+    """Keep the cases whose id is in ``case_ids``, or in the one-column query ``sql``."""
+
+    case_ids: tuple[str, ...] = ()
+    sql: str | None = field(default=None, repr=False)
+    retain: bool = True
+    trims = False
+
+    def kept_cases(self, scope: Scope) -> str:
+        ids = self.sql if self.sql is not None else (
+            "SELECT * FROM (VALUES " + ", ".join(f"({sql_literal(c)})" for c in self.case_ids)
+            + ") t(c)" if self.case_ids else "SELECT NULL::VARCHAR WHERE FALSE")
+        return scope.cases_where(f"case_id IN ({ids})", self.retain)
+
+
+Filter = (TimeWindow | AttributeFilter | VariantFilter | DurationFilter | FollowsFilter
+          | EndpointFilter | CaseIdFilter)
