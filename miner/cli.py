@@ -10,7 +10,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,15 @@ from miner.conformance.cli import register as register_conformance
 from miner.demo import register as register_demo
 from miner.errors import MinerError
 from miner.ingest.cli import register as register_ingest
-from miner.model.filters import AttributeFilter, Filter, TimeWindow
+from miner.model.filters import (
+    AttributeFilter,
+    DurationFilter,
+    EndpointFilter,
+    Filter,
+    FollowsFilter,
+    TimeWindow,
+    VariantFilter,
+)
 from miner.report.cli import register as register_report
 from miner.simulation.cli import register as register_simulate
 
@@ -64,30 +72,101 @@ def _add_case_notion(parser: argparse.ArgumentParser) -> None:
         help="events: keep events in the window; contained/intersecting: keep whole cases that lie "
         "in / touch the window (default: events)",
     )
-    group.add_argument(
-        "--where",
-        type=_attribute,
-        action="append",
-        default=[],
-        metavar="NAME=V[,V]",
-        help="keep events whose attribute NAME has one of the values (NAME 'activity' for the activity)",
-    )
-    group.add_argument(
-        "--case-where",
-        type=_attribute,
-        action="append",
-        default=[],
-        metavar="NAME=V[,V]",
-        help="keep cases with at least one event whose attribute NAME has one of the values",
-    )
+    _add_filter(group, "--where", "NAME=V[,V]", _attribute,
+                lambda v: AttributeFilter(v[0], v[1], level="event"),
+                "keep the events whose attribute NAME has one of the values (NAME 'activity' for the activity)")
+    _add_filter(group, "--where-not", "NAME=V[,V]", _attribute,
+                lambda v: AttributeFilter(v[0], v[1], level="event", retain=False),
+                "drop the events whose attribute NAME has one of the values")
+    _add_filter(group, "--case-where", "NAME=V[,V]", _attribute,
+                lambda v: AttributeFilter(v[0], v[1], level="case"),
+                "keep the cases with at least one event whose attribute NAME has one of the values")
+    _add_filter(group, "--case-where-not", "NAME=V[,V]", _attribute,
+                lambda v: AttributeFilter(v[0], v[1], level="case", retain=False),
+                "keep the cases with no event whose attribute NAME has one of the values")
+    _add_filter(group, "--with-activity", "A[,A]", _names,
+                lambda v: AttributeFilter("activity", v, level="case"),
+                "keep the cases in which one of the activities occurs")
+    _add_filter(group, "--without-activity", "A[,A]", _names,
+                lambda v: AttributeFilter("activity", v, level="case", retain=False),
+                "keep the cases in which none of the activities occurs")
+    _add_filter(group, "--variant", "A>B>C", _sequence, lambda v: VariantFilter((v,)),
+                "keep the cases of this variant (activities in order, separated by '>'; repeat for more)")
+    _add_filter(group, "--follows", "A>B", _pair, lambda v: FollowsFilter(v[0], v[1]),
+                "keep the cases in which B directly follows A")
+    _add_filter(group, "--eventually", "A>B", _pair,
+                lambda v: FollowsFilter(v[0], v[1], directly=False),
+                "keep the cases in which B follows A, directly or later")
+    _add_filter(group, "--starts-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="start"),
+                "keep the cases whose first activity is one of these")
+    _add_filter(group, "--ends-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="end"),
+                "keep the cases whose last activity is one of these")
+    _add_filter(group, "--min-duration", "D", _duration_arg, lambda v: DurationFilter(min_s=v),
+                "keep the cases lasting at least D (seconds, or with a unit: 90m, 12h, 3d, 2w)")
+    _add_filter(group, "--max-duration", "D", _duration_arg, lambda v: DurationFilter(max_s=v),
+                "keep the cases lasting at most D")
+
+
+class _AppendFilter(argparse.Action):
+    """Appends the filter its option builds to ``args.filters``, so filters keep the order in which
+    they were given (each applies to what the ones before it kept)."""
+
+    def __init__(self, *args: Any, build: Callable[[Any], Filter], **kwargs: Any) -> None:
+        self.build = build
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        found = list(getattr(namespace, "filters", None) or [])
+        found.append(self.build(values))
+        namespace.filters = found
+
+
+def _add_filter(group: Any, flag: str, metavar: str, parse: Callable[[str], Any],
+                build: Callable[[Any], Filter], help_text: str) -> None:
+    group.add_argument(flag, type=parse, action=_AppendFilter, build=build, dest="filters",
+                       default=[], metavar=metavar, help=help_text)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected one or more activity names, comma-separated")
+    return names
+
+
+def _sequence(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(">"))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected activities separated by '>', e.g. 'A>B>C'")
+    return names
+
+
+def _pair(text: str) -> tuple[str, str]:
+    names = _sequence(text)
+    if len(names) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected two activities, e.g. 'A>B'")
+    return names[0], names[1]
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration_arg(text: str) -> float:
+    number, unit = (text[:-1], text[-1]) if text and text[-1].lower() in _UNITS else (text, "s")
+    try:
+        return float(number) * _UNITS[unit.lower()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give seconds or a number with a unit s, m, h, d or w (e.g. 3d)"
+        ) from exc
 
 
 def _filters(args: argparse.Namespace) -> tuple[Filter, ...]:
     found: list[Filter] = []
     if args.start or args.end:
         found.append(TimeWindow(start=args.start, end=args.end, mode=args.window_mode))
-    found += [AttributeFilter(name, values, level="event") for name, values in args.where]
-    found += [AttributeFilter(name, values, level="case") for name, values in args.case_where]
+    found += list(getattr(args, "filters", None) or [])
     return tuple(found)
 
 

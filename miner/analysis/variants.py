@@ -65,13 +65,10 @@ def variants(log: EventLog) -> Variants:
                 ORDER BY c.cases DESC, v.variant"""
         else:
             sql = f"""
-                WITH counted AS (
-                    SELECT acts, count(*) AS cases, any_value(len(acts)) AS events
-                    FROM (SELECT case_no, list(act ORDER BY pos) AS acts FROM ({scope.steps}) GROUP BY ALL)
-                    GROUP BY ALL),
-                named AS (SELECT list_transform(acts, lambda x: names[x + 1]) AS variant, cases, events
-                          FROM counted, (SELECT {scope.activity_names()} AS names))
-                SELECT * FROM named ORDER BY cases DESC, array_to_string(variant, chr(31))"""
+                SELECT string_split(variant, chr(31)) AS variant, cases, events FROM (
+                    SELECT variant, count(*) AS cases, any_value(events) AS events
+                    FROM ({scope.variant_per_case()}) GROUP BY variant)
+                ORDER BY cases DESC, variant"""
         # The variant column stays an Arrow list column: converting 10^5 sequences to Python lists
         # would cost more than computing them.
         table = log.log.con.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)

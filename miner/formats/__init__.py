@@ -60,15 +60,18 @@ def _function(ext: str, path: Path, role: int) -> Callable[..., Any]:
     return function
 
 
-def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None) -> dict[str, int]:
+def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None,
+         _new: bool = False) -> dict[str, int]:
     """Read one file into the log ``into`` (appending); returns rows added per table.
 
     The whole file is read and checked before anything is added: on any error ``into`` is as it
     was. Raises :class:`~miner.errors.InputError` (and subclasses) for unreadable input.
+    (``_new``: ``into`` was just created for this file and is closed if reading fails, so rows
+    go straight into its tables, without a staging copy.)
     """
     path = Path(path)
     ext = extension(path)
-    sink = TableSink(into.con)
+    sink = TableSink(into.con, direct=_new)
     try:
         if ext in TABLE_EXTENSIONS:
             if mapping is None:
@@ -105,7 +108,7 @@ def _copy_workspace(path: Path, sink: TableSink) -> None:
         raise InputError(f"{path}: not a readable DuckDB workspace ({exc}).") from exc
     try:
         for table in CANONICAL_TABLES:
-            columns = [r[0] for r in con.execute(f"DESCRIBE stage_{table}").fetchall()]
+            columns = [r[0] for r in con.execute(f"DESCRIBE {sink.target[table]}").fetchall()]
             select = ", ".join(c for c in columns if c != "seq")
             if "seq" in columns:
                 sink.insert_select(table, f"SELECT {select}, seq AS _s FROM _src.{table}", order_by="_s")
@@ -136,7 +139,7 @@ def read(
         return connect(path)
     log = connect(workspace)
     try:
-        load(path, log, mapping=mapping)
+        load(path, log, mapping=mapping, _new=workspace is None)
     except BaseException:
         log.close()
         raise

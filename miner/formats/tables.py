@@ -151,7 +151,7 @@ def _stage(
         f"SELECT {event_id} AS event_id, CAST({q(mapping.activity)} AS VARCHAR) AS event_type, "
         f"{parsed} AS timestamp, {sql_literal(fmt)} AS source, {file_name} AS source_file, "
         f"_row AS source_row FROM {raw}",
-        order_by="source_row",
+        order_by="source_row", numbered=True,
     )
     for column, object_type in mapping.objects.items():
         sink.insert_select(
@@ -164,7 +164,7 @@ def _stage(
             "event_objects",
             f"SELECT {event_id}, {object_id(column, object_type)}, {sql_literal(mapping.qualifier)}, "
             f"_row AS r FROM {raw} WHERE {q(column)} IS NOT NULL",
-            order_by="r",
+            order_by="r", numbered=True,
         )
     skip = set(needed) | set(mapping.exclude)
     for column, duck_type in types.items():
@@ -183,7 +183,7 @@ def _stage(
             "event_attributes",
             f"SELECT {event_id}, {sql_literal(column)}, {sql_literal(kind)}, {value_cols}, _row AS r "
             f"FROM {raw} WHERE {q(column)} IS NOT NULL",
-            order_by="r",
+            order_by="r", numbered=True,
         )
     con.execute(
         f"INSERT INTO stage_event_types SELECT DISTINCT CAST({q(mapping.activity)} AS VARCHAR), "

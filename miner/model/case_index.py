@@ -6,9 +6,9 @@ workspace keeps, as derived data:
 * ``activity_codes`` / ``resource_codes``: one integer per activity and per resource (the XES
   ``org:resource`` event attribute), shared by all case notions.
 * ``case_steps``: one row per (case, event), in case order (timestamp, then read order):
-  ``case_no, pos`` (0-based), ``event_id``, ``act``, ``timestamp``, ``res`` and the successor's
-  ``next_act``, ``next_res`` and ``gap_us`` (microseconds to it); NULL on a case's last event.
-  The rows are stored sorted by ``(notion, case_no, pos)``.
+  ``case_no, pos`` (0-based), ``event_seq`` (the event's ``seq`` in ``events``), ``act``,
+  ``timestamp``, ``res`` and the successor's ``next_act``, ``next_res`` and ``gap_us``
+  (microseconds to it); NULL on a case's last event.
 * ``case_table``: one row per case: ``case_id``, ``events``, ``start``/``end`` (first and last
   timestamp), ``duration_us``, ``first_act``/``last_act`` and ``variant_no``.
 * ``variant_table``: one row per variant in result order (most cases first, ties by sequence):
@@ -45,7 +45,7 @@ _DDL = {
     "resource_codes": "code INTEGER NOT NULL, resource VARCHAR NOT NULL",
     "case_steps": (
         "notion INTEGER NOT NULL, case_no INTEGER NOT NULL, pos INTEGER NOT NULL, "
-        "event_id VARCHAR NOT NULL, act INTEGER NOT NULL, timestamp TIMESTAMPTZ NOT NULL, "
+        "event_seq BIGINT NOT NULL, act INTEGER NOT NULL, timestamp TIMESTAMPTZ NOT NULL, "
         "res INTEGER, next_act INTEGER, next_res INTEGER, gap_us BIGINT"
     ),
     "case_table": (
@@ -56,7 +56,7 @@ _DDL = {
     ),
     "variant_table": (
         "notion INTEGER NOT NULL, variant_no INTEGER NOT NULL, variant VARCHAR NOT NULL, "
-        "activities VARCHAR[] NOT NULL, acts INTEGER[] NOT NULL, cases BIGINT NOT NULL, "
+        "activities VARCHAR[] NOT NULL, cases BIGINT NOT NULL, "
         "events BIGINT NOT NULL"
     ),
     "dfg_summary": (
@@ -87,14 +87,15 @@ DFG_SQL = """
 @dataclass(frozen=True)
 class CaseIndex:
     """Where one case notion's index lives: ``schema`` (``main``, or ``temp`` for a read-only
-    workspace) and its ``notion`` number. ``table(name)`` is a table's qualified name."""
+    workspace and on Spark) and its ``notion`` number. ``table(name)`` is the name to query: a
+    temporary table shadows the workspace's table of the same name, so the name alone resolves."""
 
     schema: str
     notion: int
     object_type: str
 
     def table(self, name: str) -> str:
-        return f"{self.schema}.{name}"
+        return name
 
     def where(self, alias: str = "") -> str:
         """The condition that keeps this notion's rows of an index table."""
@@ -103,17 +104,19 @@ class CaseIndex:
 
 def case_index(log: Log, object_type: str) -> CaseIndex:
     """The up-to-date index of ``object_type``: the stored one, built or rebuilt if needed (into the
-    temporary schema when the workspace is read-only)."""
+    temporary schema when the workspace is read-only, or the log runs on Spark)."""
     con = log.con
     newest = _newest_link(con)
+    temporary = _read_only(con)
+    if temporary:
+        found = _notion(con, "temp", object_type)
+        if found is not None and found[1] >= newest:
+            return CaseIndex("temp", found[0], object_type)
     if _version_current(con):
         found = _notion(con, "main", object_type)
         if found is not None and found[1] >= newest:
             return CaseIndex("main", found[0], object_type)
-    if _read_only(con):
-        found = _notion(con, "temp", object_type) if _has(con, "temp", "case_notions") else None
-        if found is not None and found[1] >= newest:
-            return CaseIndex("temp", found[0], object_type)
+    if temporary:
         return _build(con, "temp", object_type, newest)
     _reset_if_stale(con)
     return _build(con, "main", object_type, newest)
@@ -127,11 +130,14 @@ def build_case_index(log: Log, object_types: list[str] | None = None) -> None:
 
 
 def _newest_link(con: duckdb.DuckDBPyConnection) -> int:
-    row = first_row(con.execute("SELECT coalesce(max(seq), -1) FROM main.event_objects"))
+    row = first_row(con.execute("SELECT coalesce(max(seq), -1) FROM event_objects"))
     return int(row[0]) if row else -1
 
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    """True for a workspace opened read-only, and for a Spark connection (nothing is stored)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return True
     row = first_row(con.execute(
         "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"))
     return bool(row and row[0])
@@ -139,25 +145,22 @@ def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     row = first_row(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-        [schema if schema == "temp" else _database(con), table]))
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary = ?",
+        [table, schema == "temp"]))
     return bool(row and row[0])
 
 
-def _database(con: duckdb.DuckDBPyConnection) -> str:
-    row = first_row(con.execute("SELECT current_database()"))
-    return str(row[0]) if row else "memory"
-
-
 def _version_current(con: duckdb.DuckDBPyConnection) -> bool:
-    found = first_row(con.execute(f"SELECT value FROM main.log_meta WHERE key = '{_META_KEY}'"))
+    found = first_row(con.execute(f"SELECT value FROM log_meta WHERE key = '{_META_KEY}'"))
     return found is not None and found[0] == f'{{"version": {INDEX_VERSION}}}' and _has(
         con, "main", "case_notions")
 
 
 def _notion(con: duckdb.DuckDBPyConnection, schema: str, object_type: str) -> tuple[int, int] | None:
+    if not _has(con, schema, "case_notions"):
+        return None
     row = first_row(con.execute(
-        f"SELECT notion, e2o_seq FROM {schema}.case_notions WHERE object_type = ?", [object_type]))
+        "SELECT notion, e2o_seq FROM case_notions WHERE object_type = ?", [object_type]))
     return (int(row[0]), int(row[1])) if row else None
 
 
@@ -166,9 +169,9 @@ def _reset_if_stale(con: duckdb.DuckDBPyConnection) -> None:
     if _version_current(con):
         return
     for table in (*INDEX_TABLES, *_LEGACY_TABLES):
-        con.execute(f"DROP TABLE IF EXISTS main.{table}")
-    con.execute(f"DELETE FROM main.log_meta WHERE key = '{_META_KEY}'")
-    con.execute(f"""INSERT INTO main.log_meta VALUES ('{_META_KEY}', '{{"version": {INDEX_VERSION}}}')""")
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute(f"DELETE FROM log_meta WHERE key = '{_META_KEY}'")
+    con.execute(f"""INSERT INTO log_meta VALUES ('{_META_KEY}', '{{"version": {INDEX_VERSION}}}')""")
 
 
 def _build(con: duckdb.DuckDBPyConnection, schema: str, object_type: str, newest: int) -> CaseIndex:
@@ -193,23 +196,23 @@ def _build_tables(con: duckdb.DuckDBPyConnection, schema: str, object_type: str,
                   newest: int) -> CaseIndex:
     create = "CREATE TEMP TABLE IF NOT EXISTS" if schema == "temp" else "CREATE TABLE IF NOT EXISTS"
     for table, columns in _DDL.items():
-        name = table if schema == "temp" else f"main.{table}"
-        con.execute(f"{create} {name} ({columns})")
+        if not _has(con, schema, table):
+            con.execute(f"{create} {table} ({columns})")
     found = _notion(con, schema, object_type)
     if found is not None:
         notion = found[0]
         for table in ("case_steps", "case_table", "variant_table", "dfg_summary", "case_ends"):
-            con.execute(f"DELETE FROM {schema}.{table} WHERE notion = {notion}")
-        con.execute(f"DELETE FROM {schema}.case_notions WHERE notion = {notion}")
+            con.execute(f"DELETE FROM {table} WHERE notion = {notion}")
+        con.execute(f"DELETE FROM case_notions WHERE notion = {notion}")
     else:
-        row = first_row(con.execute(f"SELECT coalesce(max(notion) + 1, 0) FROM {schema}.case_notions"))
+        row = first_row(con.execute("SELECT coalesce(max(notion) + 1, 0) FROM case_notions"))
         notion = int(row[0]) if row else 0
     index = CaseIndex(schema, notion, object_type)
     _extend_codes(con, index)
     _insert_steps(con, index)
     _insert_cases(con, index)
     _insert_summaries(con, index)
-    con.execute(f"INSERT INTO {schema}.case_notions VALUES (?, ?, ?)", [notion, object_type, newest])
+    con.execute("INSERT INTO case_notions VALUES (?, ?, ?)", [notion, object_type, newest])
     return index
 
 
@@ -219,12 +222,12 @@ def _extend_codes(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
     con.execute(f"""
         INSERT INTO {activities}
         SELECT (SELECT coalesce(max(code) + 1, 0) FROM {activities}) + row_number() OVER (ORDER BY a) - 1, a
-        FROM (SELECT DISTINCT event_type AS a FROM main.events
+        FROM (SELECT DISTINCT event_type AS a FROM events
               EXCEPT SELECT activity FROM {activities})""")
     con.execute(f"""
         INSERT INTO {resources}
         SELECT (SELECT coalesce(max(code) + 1, 0) FROM {resources}) + row_number() OVER (ORDER BY r) - 1, r
-        FROM (SELECT DISTINCT {_attribute_text()} AS r FROM main.event_attributes
+        FROM (SELECT DISTINCT {_attribute_text()} AS r FROM event_attributes
               WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)}
               EXCEPT SELECT resource FROM {resources})
         WHERE r IS NOT NULL""")
@@ -238,62 +241,62 @@ def _attribute_text() -> str:
 def _insert_steps(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
     type_lit = sql_literal(index.object_type)
     has_resource = first_row(con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM main.event_attributes "
+        f"SELECT count(*) FROM (SELECT 1 FROM event_attributes "
         f"WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)} LIMIT 1)"))
     if has_resource and has_resource[0]:
         resource = (f"LEFT JOIN (SELECT event_id, any_value({_attribute_text()}) AS r "
-                    f"FROM main.event_attributes WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)} "
-                    f"GROUP BY event_id) ra ON ra.event_id = l.event_id "
+                    f"FROM event_attributes WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)} "
+                    f"GROUP BY event_id) ra ON ra.event_id = e.event_id "
                     f"LEFT JOIN {index.table('resource_codes')} rc ON rc.resource = ra.r")
         res = "rc.code"
     else:
         resource, res = "", "CAST(NULL AS INTEGER)"
-    # Cases are numbered in the order their objects were read; a repeated link (another
-    # qualifier) counts the event once.
+    # Cases are numbered in the order their objects were read.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _miner_linked AS
-        SELECT c.case_no, e.event_id, ac.code AS act, e.timestamp, e.seq, {res} AS res
-        FROM (SELECT DISTINCT eo.object_id, eo.event_id FROM main.event_objects eo
-              WHERE eo.object_id IN (SELECT object_id FROM main.objects WHERE object_type = {type_lit})) l
+        SELECT c.case_no, e.seq, ac.code AS act, e.timestamp, {res} AS res
+        FROM event_objects l
         JOIN (SELECT object_id, CAST(row_number() OVER (ORDER BY seq) - 1 AS INTEGER) AS case_no
-              FROM main.objects WHERE object_type = {type_lit}) c ON c.object_id = l.object_id
-        JOIN main.events e ON e.event_id = l.event_id
+              FROM objects WHERE object_type = {type_lit}) c ON c.object_id = l.object_id
+        JOIN events e ON e.event_id = l.event_id
         JOIN {index.table('activity_codes')} ac ON ac.activity = e.event_type
         {resource}""")
+    # A repeated link of one event to one case (another qualifier) counts the event once. When no
+    # event has two links of this type, there is nothing to remove (and the check is cheap).
+    repeated = first_row(con.execute("SELECT count(*) - count(DISTINCT seq) FROM _miner_linked"))
+    linked = "_miner_linked"
+    if repeated and repeated[0]:
+        linked = "(SELECT DISTINCT * FROM _miner_linked)"
     con.execute(f"""
         INSERT INTO {index.table('case_steps')}
-        SELECT {index.notion}, case_no, CAST(row_number() OVER w - 1 AS INTEGER), event_id, act,
+        SELECT {index.notion}, case_no, CAST(row_number() OVER w - 1 AS INTEGER), seq, act,
                timestamp, res, lead(act) OVER w, lead(res) OVER w,
                epoch_us(lead(timestamp) OVER w) - epoch_us(timestamp)
-        FROM _miner_linked
-        WINDOW w AS (PARTITION BY case_no ORDER BY timestamp, seq)
-        ORDER BY case_no, 3""")
+        FROM {linked}
+        WINDOW w AS (PARTITION BY case_no ORDER BY timestamp, seq)""")
     con.execute("DROP TABLE _miner_linked")
 
 
 def _insert_cases(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
     steps, names = index.table("case_steps"), index.table("activity_codes")
+    # A variant is keyed by its activities joined by U+001F: grouping text is fast on both engines.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _miner_cases AS
-        SELECT case_no, count(*) AS events, min(timestamp) AS start, max(timestamp) AS "end",
-               arg_min(act, pos) AS first_act, arg_max(act, pos) AS last_act,
-               list(act ORDER BY pos) AS acts
-        FROM {steps} WHERE {index.where()} GROUP BY case_no""")
-    # Variant order: most cases first, ties by the activity names joined by U+001F.
+        SELECT s.case_no, count(*) AS events, min(s.timestamp) AS start, max(s.timestamp) AS "end",
+               arg_min(s.act, s.pos) AS first_act, arg_max(s.act, s.pos) AS last_act,
+               string_agg(n.activity, chr(31) ORDER BY s.pos) AS variant
+        FROM {steps} s JOIN {names} n ON n.code = s.act
+        WHERE s.{index.where()} GROUP BY s.case_no""")
+    # Variant order: most cases first, ties by the joined activities.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _miner_variants AS
-        WITH counted AS (SELECT acts, count(*) AS cases, any_value(events) AS events
-                         FROM _miner_cases GROUP BY acts),
-        named AS (SELECT acts, cases, events,
-                         list_transform(acts, lambda x: names[x + 1]) AS activities
-                  FROM counted, (SELECT list(activity ORDER BY code) AS names FROM {names}))
-        SELECT CAST(row_number() OVER (ORDER BY cases DESC, array_to_string(activities, chr(31))) - 1
-                    AS INTEGER) AS variant_no,
-               array_to_string(activities, chr(31)) AS variant, activities, acts, cases, events
-        FROM named""")
+        SELECT CAST(row_number() OVER (ORDER BY cases DESC, variant) - 1 AS INTEGER) AS variant_no,
+               variant, cases, events
+        FROM (SELECT variant, count(*) AS cases, any_value(events) AS events
+              FROM _miner_cases GROUP BY variant)""")
     con.execute(f"""
         INSERT INTO {index.table('variant_table')}
-        SELECT {index.notion}, variant_no, variant, activities, acts, cases, events
+        SELECT {index.notion}, variant_no, variant, string_split(variant, chr(31)), cases, events
         FROM _miner_variants ORDER BY variant_no""")
     con.execute(f"""
         INSERT INTO {index.table('case_table')}
@@ -301,9 +304,9 @@ def _insert_cases(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
                epoch_us(c."end") - epoch_us(c.start), c.first_act, c.last_act, v.variant_no
         FROM _miner_cases c
         JOIN (SELECT object_id, CAST(row_number() OVER (ORDER BY seq) - 1 AS INTEGER) AS case_no
-              FROM main.objects WHERE object_type = {sql_literal(index.object_type)}) o USING (case_no)
-        JOIN _miner_variants v USING (acts)
-        ORDER BY c.case_no""")
+              FROM objects WHERE object_type = {sql_literal(index.object_type)}) o
+          ON o.case_no = c.case_no
+        JOIN _miner_variants v ON v.variant = c.variant""")
     con.execute("DROP TABLE _miner_cases")
     con.execute("DROP TABLE _miner_variants")
 

@@ -138,7 +138,7 @@ class AttributeFilter:
 
     def _events_with_value(self) -> str:
         return (
-            f"SELECT event_id FROM main.event_attributes WHERE name = {sql_literal(self.name)} AND "
+            f"SELECT event_id FROM event_attributes WHERE name = {sql_literal(self.name)} AND "
             f"coalesce(value_string, CAST(value_integer AS VARCHAR), CAST(value_float AS VARCHAR), "
             f"CAST(value_boolean AS VARCHAR), CAST(value_time AS VARCHAR)) IN "
             f"(SELECT CAST(v AS VARCHAR) FROM (VALUES {', '.join(f'({sql_literal(v)})' for v in self.values)}) t(v))"
@@ -147,7 +147,8 @@ class AttributeFilter:
     def _step_matches(self, scope: Scope) -> str:
         if self.name == "activity":
             return f"act IN ({scope.activity_codes(self.values)})"
-        return f"event_id IN ({self._events_with_value()})"
+        return (f"event_seq IN (SELECT e.seq FROM events e "
+                f"WHERE e.event_id IN ({self._events_with_value()}))")
 
     def event_condition(self, scope: Scope) -> str:
         return _keep(self._step_matches(scope), self.retain)

@@ -49,10 +49,11 @@ class EventLog:
         with open_scope(self) as scope:
             names = scope.index.table("activity_codes")
             sql = f"""
-                SELECT t.case_id, s.pos, s.event_id, a.activity, s.timestamp,
+                SELECT t.case_id, s.pos, e.event_id, a.activity, s.timestamp,
                        b.activity AS next_activity, s.timestamp + to_microseconds(s.gap_us) AS next_timestamp
                 FROM ({scope.steps}) s
                 JOIN {scope.index.table('case_table')} t ON t.{scope.index.where()} AND t.case_no = s.case_no
+                JOIN events e ON e.seq = s.event_seq
                 JOIN {names} a ON a.code = s.act LEFT JOIN {names} b ON b.code = s.next_act"""
             if not self.filters:
                 return sql

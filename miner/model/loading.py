@@ -19,6 +19,7 @@ from miner.model.schema import ARROW_SCHEMAS, CANONICAL_TABLES, create_table_sql
 
 _BATCH_ROWS = 50_000
 _UNSEQUENCED = ("event_types", "object_types", "log_meta")
+_DIRECT = ("events", "event_attributes", "event_objects", "object_attributes", "object_objects")
 
 
 class TableSink:
@@ -29,12 +30,21 @@ class TableSink:
     ``datetime`` values or integers (microseconds since the epoch, UTC).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, direct: bool = False) -> None:
         self._con = con
+        self._direct = direct
+        #: where each table's rows go: its staging table, or with ``direct`` the canonical table
+        #: itself for the bulk tables (a new, empty log that is thrown away if reading fails).
+        self.target = {t: t if direct and t in _DIRECT else f"stage_{t}" for t in CANONICAL_TABLES}
+        self._first_seq: dict[str, int] = {}
         self._rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in CANONICAL_TABLES}
         self._seq: dict[str, int] = {}
         for table in CANONICAL_TABLES:
             con.execute(create_table_sql(table))
+            if self.target[table] == table:
+                start = first_row(con.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table}"))
+                self._seq[table] = self._first_seq[table] = int(start[0]) if start else 0
+                continue
             stage = (
                 create_table_sql(table)
                 .replace(f"IF NOT EXISTS {table} ", f"stage_{table} ", 1)
@@ -68,30 +78,38 @@ class TableSink:
             table, pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         )
 
-    def insert_select(self, table: str, select_sql: str, *, order_by: str) -> int:
+    def insert_select(self, table: str, select_sql: str, *, order_by: str, numbered: bool = False) -> int:
         """Stage the rows of ``select_sql``, numbered in ``order_by`` order; returns their number.
 
         ``select_sql`` yields the table's columns in schema order without ``seq`` and, when
         ``order_by`` is not one of them, that sort column last (it is dropped). For readers that
-        let DuckDB do the parsing (CSV, Parquet).
+        let DuckDB do the parsing (CSV, Parquet). ``numbered=True`` says ``order_by`` already holds
+        distinct integers from 1 up (a row number, gaps allowed): they give the order without a sort.
         """
         self.flush(table)
         names = [f.name for f in ARROW_SCHEMAS[table] if f.name != "seq"]
         drop = "" if order_by in names else f" EXCLUDE ({order_by})"
         start = self._seq.get(table)
         if start is None:
-            sql = f"INSERT INTO stage_{table} SELECT *{drop} FROM ({select_sql})"
+            sql = f"INSERT INTO {self.target[table]} SELECT *{drop} FROM ({select_sql})"
+        elif numbered:
+            sql = (f"INSERT INTO {self.target[table]} SELECT *{drop}, {start} + {order_by} - 1 "
+                   f"FROM ({select_sql})")
         else:
             sql = (
-                f"INSERT INTO stage_{table} SELECT *{drop}, "
+                f"INSERT INTO {self.target[table]} SELECT *{drop}, "
                 f"{start} + row_number() OVER (ORDER BY {order_by}) - 1 FROM ({select_sql})"
             )
         self._con.execute(sql)
-        total_row = first_row(self._con.execute(f"SELECT count(*) FROM stage_{table}"))
+        total_row = first_row(self._con.execute(f"SELECT count(*) FROM {self.target[table]}"))
         total = int(total_row[0]) if total_row else 0
         new = total - self.counts[table]
         if start is not None:
-            self._seq[table] = start + new
+            if numbered and new:
+                top = first_row(self._con.execute(f"SELECT max(seq) + 1 FROM {self.target[table]}"))
+                self._seq[table] = int(top[0]) if top else start + new
+            else:
+                self._seq[table] = start + new
         self.counts[table] = total
         return new
 
@@ -186,7 +204,7 @@ class TableSink:
             self._seq[name] = start + batch.num_rows
         batch = batch.rename_columns(schema.names).cast(schema)
         self._con.register("_miner_batch", batch)
-        self._con.execute(f"INSERT INTO stage_{name} SELECT * FROM _miner_batch")
+        self._con.execute(f"INSERT INTO {self.target[name]} SELECT * FROM _miner_batch")
         self._con.unregister("_miner_batch")
         self.counts[name] += batch.num_rows
 
@@ -200,7 +218,7 @@ class TableSink:
         """
         self.flush()
         con = self._con
-        clash = con.execute(
+        clash = [] if self._direct else con.execute(
             "SELECT s.event_id FROM stage_events s JOIN events t USING (event_id) LIMIT 5"
         ).fetchall()
         if clash:
@@ -223,6 +241,8 @@ class TableSink:
         con.execute("BEGIN TRANSACTION")
         try:
             for table in CANONICAL_TABLES:
+                if self.target[table] == table:
+                    continue
                 if table in ("event_types", "object_types"):
                     con.execute(
                         f"INSERT INTO {table} SELECT DISTINCT * FROM stage_{table} "
@@ -249,15 +269,20 @@ class TableSink:
             raise
         finally:
             for table in CANONICAL_TABLES:
-                con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+                if self.target[table] != table:
+                    con.execute(f"DROP TABLE IF EXISTS stage_{table}")
 
     def reset(self) -> None:
         """Drop everything staged and start again with empty staging tables."""
+        direct = self._direct
         self.abort()
-        self.__init__(self._con)  # type: ignore[misc]
+        self.__init__(self._con, direct=direct)  # type: ignore[misc]
 
     def abort(self) -> None:
         """Drop everything staged; the canonical tables are untouched."""
         for table in CANONICAL_TABLES:
             self._rows[table] = []
-            self._con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+            if self.target[table] != table:
+                self._con.execute(f"DROP TABLE IF EXISTS stage_{table}")
+            else:
+                self._con.execute(f"DELETE FROM {table} WHERE seq >= {self._first_seq[table]}")

@@ -3,8 +3,8 @@
 :func:`open_scope` applies an :class:`~miner.model.flatten.EventLog`'s filters in order to its case
 index (:mod:`miner.model.case_index`) and yields a :class:`Scope`:
 
-* ``steps``: SQL of the kept steps, coded: ``case_no, pos, event_id, act, timestamp, res, next_act,
-  next_res, gap_us``.
+* ``steps``: SQL of the kept steps, coded: ``case_no, pos, event_seq, act, timestamp, res,
+  next_act, next_res, gap_us`` (``event_seq`` is the event's ``seq`` in ``events``).
 * ``cases``: SQL of the kept cases: ``case_no, case_id, events, start, "end", duration_us,
   first_act, last_act``, and ``activities`` (the variant) where asked for.
 * ``trimmed``: whether an event filter dropped events inside cases. Untrimmed, the stored steps,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from miner.model.flatten import EventLog
 
-_STEP_COLUMNS = "case_no, pos, event_id, act, timestamp, res, next_act, next_res, gap_us"
+_STEP_COLUMNS = "case_no, pos, event_seq, act, timestamp, res, next_act, next_res, gap_us"
 _CASE_COLUMNS = 'case_no, case_id, events, start, "end", duration_us, first_act, last_act'
 _names = itertools.count()
 
@@ -51,10 +51,6 @@ class Scope:
         names = ", ".join(sql_literal(str(a)) for a in activities) or "NULL"
         return f"SELECT code FROM {self.index.table('activity_codes')} WHERE activity IN ({names})"
 
-    def activity_names(self) -> str:
-        """SQL of one value: the list of activity names indexed by code + 1."""
-        return f"(SELECT list(activity ORDER BY code) FROM {self.index.table('activity_codes')})"
-
     def cases_where(self, condition: str, retain: bool, *, needs_variant: bool = False) -> str:
         """SQL of the kept cases (``case_no``) that meet ``condition`` (or, ``retain=False``, not)."""
         cases = self.cases_with_variant() if needs_variant else self.cases
@@ -67,9 +63,14 @@ class Scope:
             return (f"SELECT c.*, v.activities FROM ({self.cases}) c "
                     f"JOIN {self.index.table('variant_table')} v "
                     f"ON v.{self.index.where()} AND v.variant_no = c.variant_no")
-        return (f"SELECT c.*, list_transform(s.acts, lambda x: ({self.activity_names()})[x + 1]) AS activities "
-                f"FROM ({self.cases}) c JOIN (SELECT case_no, list(act ORDER BY pos) AS acts "
-                f"FROM ({self.steps}) GROUP BY case_no) s USING (case_no)")
+        return (f"SELECT c.*, string_split(s.variant, chr(31)) AS activities "
+                f"FROM ({self.cases}) c JOIN ({self.variant_per_case()}) s USING (case_no)")
+
+    def variant_per_case(self) -> str:
+        """SQL of ``case_no, variant, events``: each kept case's activities joined by U+001F."""
+        return (f"SELECT s.case_no, string_agg(n.activity, chr(31) ORDER BY s.pos) AS variant, "
+                f"count(*) AS events FROM ({self.steps}) s "
+                f"JOIN {self.index.table('activity_codes')} n ON n.code = s.act GROUP BY s.case_no")
 
 
 @contextmanager
@@ -107,7 +108,7 @@ def _trim(con: duckdb.DuckDBPyConnection, scope: Scope, condition: str, name: st
     """Keep the steps meeting ``condition``, renumbered, with their successors recomputed."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT case_no, CAST(row_number() OVER w - 1 AS INTEGER) AS pos, event_id, act, timestamp,
+        SELECT case_no, CAST(row_number() OVER w - 1 AS INTEGER) AS pos, event_seq, act, timestamp,
                res, lead(act) OVER w AS next_act, lead(res) OVER w AS next_res,
                epoch_us(lead(timestamp) OVER w) - epoch_us(timestamp) AS gap_us
         FROM ({scope.steps}) WHERE {condition}

@@ -110,3 +110,33 @@ def test_every_command_has_help() -> None:
             [sys.executable, "-m", "miner.cli", command, "--help"], capture_output=True, text=True, check=False
         )
         assert done.returncode == 0 and "usage: miner " + command in done.stdout
+
+
+def test_filter_options_equal_pm4py_and_apply_in_the_order_given(capsys: pytest.CaptureFixture[str]) -> None:
+    pm4py = import_pm4py()
+    path = str(reallog("receipt.xes"))
+    t04, t05 = "T04 Determine confirmation of receipt", "T05 Print and send confirmation of receipt"
+    code, out, _ = run(capsys, "dfg", path, "--follows", f"{t04}>{t05}", "--max-duration", "2d", "--json")
+    assert code == 0
+    frame = pm4py.read_xes(path, variant="iterparse")
+    kept = pm4py.filter_case_performance(
+        pm4py.filter_directly_follows_relation(frame, [(t04, t05)]), 0, 2 * 86400)
+    expected, _, _ = pm4py.discover_dfg(kept)
+    assert {(e["source"], e["target"]): e["frequency"] for e in json.loads(out)} == dict(expected)
+
+    first = "Confirmation of receipt"
+    _, dropped_first, _ = run(capsys, "stats", path, "--where-not", f"activity={first}",
+                              "--starts-with", first, "--json")
+    _, started_first, _ = run(capsys, "stats", path, "--starts-with", first,
+                              "--where-not", f"activity={first}", "--json")
+    assert json.loads(dropped_first)["cases"] == 0
+    assert json.loads(started_first)["cases"] == len(
+        pm4py.filter_event_attribute_values(frame, "concept:name", [first], level="event", retain=False)
+        ["case:concept:name"].unique())
+
+
+def test_a_bad_duration_is_a_usage_error_naming_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dfg", str(reallog("receipt.xes")), "--max-duration", "three days"])
+    assert exit_info.value.code == 2
+    assert "'three days' is not a duration" in capsys.readouterr().err
