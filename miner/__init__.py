@@ -39,7 +39,7 @@ from miner.model.filters import (
     CaseIdFilter,
     DurationFilter,
     EndpointFilter,
-    Filter,  # the union of the filter classes, for type hints
+    Filter,  # noqa: F401  (the union of the filter classes, for type hints)
     FollowsFilter,
     TimeWindow,
     VariantFilter,

@@ -34,6 +34,7 @@ from miner.ingest.mapping import Mapping, shipped_mappings
 from miner.ingest.prepare import PreparedSource, catalogue_table, lit, prepare, resolve_columns
 from miner.ingest.pseudonyms import PseudonymKey
 from miner.ingest.publish import (
+    FOREIGNER,
     canonical_selects,
     stage_attributes,
     stage_events,
@@ -42,6 +43,7 @@ from miner.ingest.publish import (
 from miner.ingest.sources import FILE_KINDS, SourceSpec, file_sha256, read_source
 from miner.ingest.store import create_ingest_tables
 from miner.ingest.timeparse import dst_windows
+from miner.model.case_index import build_case_index
 from miner.model.loading import TableSink
 from miner.model.log import Log, first_row
 
@@ -203,7 +205,6 @@ def ingest(
                                                                   summary, hashes))
         finally:
             sink.abort()
-        return summary
     except duckdb.OutOfMemoryException as exc:
         raise MinerError(
             f"{', '.join(str(s) for s in sources)}: ingest ran out of its DuckDB memory cap "
@@ -217,6 +218,10 @@ def ingest(
         workspace.con.execute(f"DETACH {STAGE}")
         if limit:
             workspace.con.execute(f"SET memory_limit = '{limit[0]}'")
+    # The foreigners' journeys are indexed now, so the analyses' first query finds them ready.
+    if FOREIGNER in workspace.object_types():
+        build_case_index(workspace, [FOREIGNER])
+    return summary
 
 
 def _open_stage(workspace: Log) -> duckdb.DuckDBPyConnection:

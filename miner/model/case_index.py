@@ -288,7 +288,7 @@ def _insert_cases(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
         FROM {steps} s JOIN {names} n ON n.code = s.act
         WHERE s.{index.where()} GROUP BY s.case_no""")
     # Variant order: most cases first, ties by the joined activities.
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _miner_variants AS
         SELECT CAST(row_number() OVER (ORDER BY cases DESC, variant) - 1 AS INTEGER) AS variant_no,
                variant, cases, events
