@@ -72,39 +72,9 @@ def _add_case_notion(parser: argparse.ArgumentParser) -> None:
         help="events: keep events in the window; contained/intersecting: keep whole cases that lie "
         "in / touch the window (default: events)",
     )
-    _add_filter(group, "--where", "NAME=V[,V]", _attribute,
-                lambda v: AttributeFilter(v[0], v[1], level="event"),
-                "keep the events whose attribute NAME has one of the values (NAME 'activity' for the activity)")
-    _add_filter(group, "--where-not", "NAME=V[,V]", _attribute,
-                lambda v: AttributeFilter(v[0], v[1], level="event", retain=False),
-                "drop the events whose attribute NAME has one of the values")
-    _add_filter(group, "--case-where", "NAME=V[,V]", _attribute,
-                lambda v: AttributeFilter(v[0], v[1], level="case"),
-                "keep the cases with at least one event whose attribute NAME has one of the values")
-    _add_filter(group, "--case-where-not", "NAME=V[,V]", _attribute,
-                lambda v: AttributeFilter(v[0], v[1], level="case", retain=False),
-                "keep the cases with no event whose attribute NAME has one of the values")
-    _add_filter(group, "--with-activity", "A[,A]", _names,
-                lambda v: AttributeFilter("activity", v, level="case"),
-                "keep the cases in which one of the activities occurs")
-    _add_filter(group, "--without-activity", "A[,A]", _names,
-                lambda v: AttributeFilter("activity", v, level="case", retain=False),
-                "keep the cases in which none of the activities occurs")
-    _add_filter(group, "--variant", "A>B>C", _sequence, lambda v: VariantFilter((v,)),
-                "keep the cases of this variant (activities in order, separated by '>'; repeat for more)")
-    _add_filter(group, "--follows", "A>B", _pair, lambda v: FollowsFilter(v[0], v[1]),
-                "keep the cases in which B directly follows A")
-    _add_filter(group, "--eventually", "A>B", _pair,
-                lambda v: FollowsFilter(v[0], v[1], directly=False),
-                "keep the cases in which B follows A, directly or later")
-    _add_filter(group, "--starts-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="start"),
-                "keep the cases whose first activity is one of these")
-    _add_filter(group, "--ends-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="end"),
-                "keep the cases whose last activity is one of these")
-    _add_filter(group, "--min-duration", "D", _duration_arg, lambda v: DurationFilter(min_s=v),
-                "keep the cases lasting at least D (seconds, or with a unit: 90m, 12h, 3d, 2w)")
-    _add_filter(group, "--max-duration", "D", _duration_arg, lambda v: DurationFilter(max_s=v),
-                "keep the cases lasting at most D")
+    for flag, metavar, parse, build, help_text in _FILTER_OPTIONS:
+        group.add_argument(flag, type=parse, action=_AppendFilter, build=build, dest="filters",
+                           default=[], metavar=metavar, help=help_text)
 
 
 class _AppendFilter(argparse.Action):
@@ -120,12 +90,6 @@ class _AppendFilter(argparse.Action):
         found = list(getattr(namespace, "filters", None) or [])
         found.append(self.build(values))
         namespace.filters = found
-
-
-def _add_filter(group: Any, flag: str, metavar: str, parse: Callable[[str], Any],
-                build: Callable[[Any], Filter], help_text: str) -> None:
-    group.add_argument(flag, type=parse, action=_AppendFilter, build=build, dest="filters",
-                       default=[], metavar=metavar, help=help_text)
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -160,6 +124,40 @@ def _duration_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration: give seconds or a number with a unit s, m, h, d or w (e.g. 3d)"
         ) from exc
+
+
+#: The filter options: flag, metavar, parser of the value, the filter it builds, help.
+_FILTER_OPTIONS: tuple[tuple[str, str, Callable[[str], Any], Callable[[Any], Filter], str], ...] = (
+    ("--where", "NAME=V[,V]", _attribute, lambda v: AttributeFilter(v[0], v[1], level="event"),
+     "keep the events whose attribute NAME has one of the values (NAME 'activity' for the activity)"),
+    ("--where-not", "NAME=V[,V]", _attribute,
+     lambda v: AttributeFilter(v[0], v[1], level="event", retain=False),
+     "drop the events whose attribute NAME has one of the values"),
+    ("--case-where", "NAME=V[,V]", _attribute, lambda v: AttributeFilter(v[0], v[1], level="case"),
+     "keep the cases with at least one event whose attribute NAME has one of the values"),
+    ("--case-where-not", "NAME=V[,V]", _attribute,
+     lambda v: AttributeFilter(v[0], v[1], level="case", retain=False),
+     "keep the cases with no event whose attribute NAME has one of the values"),
+    ("--with-activity", "A[,A]", _names, lambda v: AttributeFilter("activity", v, level="case"),
+     "keep the cases in which one of the activities occurs"),
+    ("--without-activity", "A[,A]", _names,
+     lambda v: AttributeFilter("activity", v, level="case", retain=False),
+     "keep the cases in which none of the activities occurs"),
+    ("--variant", "A>B>C", _sequence, lambda v: VariantFilter((v,)),
+     "keep the cases of this variant (activities in order, separated by '>'; repeat for more)"),
+    ("--follows", "A>B", _pair, lambda v: FollowsFilter(v[0], v[1]),
+     "keep the cases in which B directly follows A"),
+    ("--eventually", "A>B", _pair, lambda v: FollowsFilter(v[0], v[1], directly=False),
+     "keep the cases in which B follows A, directly or later"),
+    ("--starts-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="start"),
+     "keep the cases whose first activity is one of these"),
+    ("--ends-with", "A[,A]", _names, lambda v: EndpointFilter(v, side="end"),
+     "keep the cases whose last activity is one of these"),
+    ("--min-duration", "D", _duration_arg, lambda v: DurationFilter(min_s=v),
+     "keep the cases lasting at least D (seconds, or with a unit: 90m, 12h, 3d, 2w)"),
+    ("--max-duration", "D", _duration_arg, lambda v: DurationFilter(max_s=v),
+     "keep the cases lasting at most D"),
+)
 
 
 def _filters(args: argparse.Namespace) -> tuple[Filter, ...]:

@@ -64,6 +64,13 @@ def sql_literal(value: object) -> str:
     return f"'{text}'"
 
 
+def _between(column: str, low: object | None, high: object | None) -> str:
+    """SQL: ``column`` at or above ``low`` and at or below ``high`` (None leaves a side open)."""
+    parts = [f"{column} >= {sql_literal(low)}" if low is not None else "",
+             f"{column} <= {sql_literal(high)}" if high is not None else ""]
+    return " AND ".join(p for p in parts if p) or "TRUE"
+
+
 def _keep(condition: str, retain: bool) -> str:
     return condition if retain else f"NOT ({condition})"
 
@@ -86,12 +93,7 @@ class TimeWindow:
         return self.mode == "events"
 
     def inside(self, column: str) -> str:
-        parts = []
-        if self.start is not None:
-            parts.append(f"{column} >= {sql_literal(self.start)}")
-        if self.end is not None:
-            parts.append(f"{column} <= {sql_literal(self.end)}")
-        return " AND ".join(parts) or "TRUE"
+        return _between(column, self.start, self.end)
 
     def case_condition(self, first: str, last: str) -> str:
         """SQL condition on a case's first and last timestamp for the case modes."""
@@ -182,12 +184,8 @@ class DurationFilter:
     trims = False
 
     def kept_cases(self, scope: Scope) -> str:
-        parts = []
-        if self.min_s is not None:
-            parts.append(f"duration_us >= {float(self.min_s) * 1e6!r}")
-        if self.max_s is not None:
-            parts.append(f"duration_us <= {float(self.max_s) * 1e6!r}")
-        return scope.cases_where(" AND ".join(parts) or "TRUE", self.retain)
+        low, high = (None if s is None else float(s) * 1e6 for s in (self.min_s, self.max_s))
+        return scope.cases_where(_between("duration_us", low, high), self.retain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The simulated Dutch asylum chain: partner exports with a known ground truth (issue 3).
+"""The simulated Dutch asylum chain: partner exports with a known ground truth.
 
 ``simulate()`` runs a scenario (TOML data in ``miner/data/scenarios``) as a discrete-event
 simulation with simpy and writes each partner's export the way its own system delivers it, plus
