@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from miner.adopt.cli import add_log_arguments, log_path, open_log
 from miner.analysis.chain import ANALYSES
+
+#: the needs of :data:`miner.analysis.chain.NEEDS` in a few words
+NEED_WORDS = {"chain": "the chain catalogue's activity labels",
+              "organisation": "the organisation of each event",
+              "sources": "two or more source systems"}
 
 
 def register(subparsers: Any) -> None:
@@ -16,12 +22,14 @@ def register(subparsers: Any) -> None:
         "analyze",
         help="the chain analyses: duplicate work, hand-offs, bottlenecks, stock, norms, queues …",
         description=(
-            "Run the chain analyses on a workspace made by `miner ingest` and print the headline "
-            "of each; --json writes every result (the input of the reports). Definitions: "
-            "docs/analyses/."
+            "Run the chain analyses on a workspace made by `miner ingest`, or on any log (OCEL "
+            "2.0, XES, CSV/Parquet, a converted workspace), and print the run time of each; an "
+            "analysis the log cannot feed is left out with what it needs. --json writes every "
+            "result (the input of the reports). Definitions: docs/analyses/; other logs: "
+            "docs/bring-your-own-log.md."
         ),
     )
-    parser.add_argument("--workspace", required=True, type=Path, metavar="WS")
+    add_log_arguments(parser)
     parser.add_argument("--period", metavar="P",
                         help="a month (2021-03), tertaal (2021-T1), quarter (2021-Q2) or year (2021)")
     parser.add_argument("--only", action="append", choices=sorted(ANALYSES), metavar="NAME",
@@ -51,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from miner.analysis.basics import Segment
     from miner.analysis.chain import SEGMENTED, analyze
     from miner.analysis.period import Period
-    from miner.model.log import connect
+    from miner.errors import InputError
     from miner.progress import spinner
 
     period = Period.parse(args.period) if args.period else None
@@ -60,11 +68,16 @@ def run(args: argparse.Namespace) -> int:
     if not segment.empty:
         print(f"segment applies to {', '.join(sorted(SEGMENTED))} only")
     if args.engine == "duckdb":
-        log = connect(args.workspace, read_only=True)
+        log = open_log(args)
     else:
+        from miner.adopt import is_ingested
         from miner.engine import connect as connect_engine
 
-        log = connect_engine(args.workspace, engine=args.engine)
+        path = log_path(args)
+        if not is_ingested(path):
+            raise InputError(f"{path}: --engine {args.engine} reads a workspace made by `miner "
+                             "ingest`; analyse other logs with the default engine (duckdb)")
+        log = connect_engine(path, engine=args.engine)
     try:
         with spinner("analysing"):
             result = analyze(log, period=period, only=args.only,
@@ -74,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     data = result.to_dict()
     for name, seconds in result.seconds.items():
         print(f"{name:<18} {seconds:>7.2f} s")
+    for name, needs in result.left_out.items():
+        print(f"{name:<18} left out: needs {' and '.join(NEED_WORDS[n] for n in needs)}")
+    if result.left_out:
+        print("  (what each needs and how to give it: `miner analyze LOG --only NAME`, "
+              "docs/bring-your-own-log.md)")
     if args.json:
         args.json.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"results written to {args.json}")

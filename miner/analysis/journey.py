@@ -59,8 +59,10 @@ def create_journey(log: Log) -> str:
         "SELECT count(*) FROM objects WHERE object_type = ?", [FOREIGNER_TYPE]))
     if not found or not found[0]:
         raise WorkspaceError(
-            f"{log.path or 'the log'}: has no '{FOREIGNER_TYPE}' objects; the chain analyses need "
-            "a workspace made by `miner ingest`.")
+            f"{log.path or 'the log'}: has no '{FOREIGNER_TYPE}' objects, so the chain analyses "
+            "have nobody to follow. Give the log to the command as a file or workspace "
+            "(`miner analyze LOG --object-type T`, T the type of the foreigners or cases), or "
+            "make a workspace with `miner ingest`; see docs/bring-your-own-log.md.")
     _catalogue(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE journey AS
@@ -93,6 +95,15 @@ def create_journey(log: Log) -> str:
         WINDOW w AS (PARTITION BY eo.object_id, a.organisation IS NULL ORDER BY e.timestamp, e.seq)
         ORDER BY foreigner, ts, seq
     """)
+    linked = first_row(con.execute("SELECT count(*) FROM journey"))
+    if not linked or not linked[0]:
+        # a figure over zero foreigners where the log has events is a wrong answer, not a result
+        raise WorkspaceError(
+            f"{log.path or 'the log'}: {stamp[0] if stamp else 0:,} events, but none is linked to "
+            f"a '{FOREIGNER_TYPE}' object by the E2O qualifier '{FOREIGNER_TYPE}', so the chain "
+            "analyses would count nobody. Give the log as a file or workspace to the command "
+            "(`miner analyze LOG`, which adopts it) with --object-type T naming the foreigners' "
+            "object type, or make it with `miner ingest`; see docs/bring-your-own-log.md.")
     con.execute(f"COMMENT ON TABLE temp.journey IS '{marker}'")
     return "journey"
 

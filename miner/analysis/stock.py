@@ -347,7 +347,10 @@ def span(log: Log, period: Period | None) -> Span:
     """The window of ``period``, or of the events in ``step_events`` (after :func:`create_intervals`)."""
     row = first_row(log.con.execute("SELECT min(ts), max(ts) FROM step_events"))
     if row is None or row[0] is None:
-        raise MinerError("the journey has no events")
+        raise MinerError(
+            "no event of the journey is a step (none carries an activity of the catalogue); map "
+            "the log's labels in [activities] of a log profile or read it as a generic log "
+            "([catalogue] use = \"none\"); see docs/bring-your-own-log.md")
     first_ts, last_ts = (t.astimezone(PERIOD_ZONE) for t in row)
     if period is not None:
         # days outside the period are only compared with its bounds: a year's margin is exact

@@ -15,18 +15,22 @@ DEVIATION_COLUMNS = ("foreigner", "category", "activity", "task", "lane", "organ
                      "times")
 
 
+from miner.adopt.cli import add_log_arguments, open_log
+
+
 def register(subparsers: Any) -> None:
     """Add the ``conformance`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
         "conformance",
         help="check the journeys against the reference swimlane model: control flow, lanes, norms",
         description=(
-            "Check a workspace made by `miner ingest` against the reference swimlane model (or "
-            "--model): alignments per phase, wrong lanes, unexpected and missing hand-offs, late "
-            "steps; deviations per foreigner with evidence and conformance rates. Definitions: "
-            "docs/conformance/check.md."),
+            "Check a workspace made by `miner ingest`, or any log (docs/bring-your-own-log.md), "
+            "against the reference swimlane model (or --model, which a log without the chain "
+            "catalogue's labels needs): alignments per phase, wrong lanes, unexpected and missing "
+            "hand-offs, late steps; deviations per foreigner with evidence and conformance rates. "
+            "Definitions: docs/conformance/check.md."),
     )
-    parser.add_argument("--workspace", required=True, type=Path, metavar="WS")
+    add_log_arguments(parser, verb="check")
     parser.add_argument("--model", type=Path, metavar="FILE",
                         help="own model: .bpmn with lanes, or .pnml / .ptml (control flow and "
                              "norms only)")
@@ -49,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     from miner.analysis.period import Period
     from miner.conformance.check import check_conformance
     from miner.errors import SchemaError
-    from miner.model.log import connect
     from miner.progress import spinner
 
     period = Period.parse(args.period) if args.period else None
@@ -63,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
             raise SchemaError(f"{args.lanes}: every entry must be lane name = \"organisation\"")
         lanes = {str(k): str(v) for k, v in raw.items()}
     started = time.perf_counter()
-    log = connect(args.workspace, read_only=True)
+    log = open_log(args)
     try:
+        require_model(log, args.model)
         with spinner("checking conformance"):
             result = check_conformance(log, args.model, allowlist=args.allowlist, period=period,
                                        budget_s=args.budget, lane_organisations=lanes)
@@ -85,6 +89,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"  allowlist entry {e.entry} ({e.category}) expired on {e.expires}")
     print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def require_model(log: Any, model: Path | None) -> None:
+    """Refuse to check a log without the chain catalogue against the chain's reference model."""
+    from miner.adopt import log_facts
+    from miner.errors import InputError
+
+    facts = log_facts(log)
+    if model is None and not facts.chain:
+        raise InputError(
+            f"{facts.file or log.path}: {facts.catalogue_share:.0%} of the events carry an "
+            "activity of the chain catalogue, so the reference model of the chain does not apply; "
+            "give the model to check against with --model FILE.bpmn|.pnml|.ptml (e.g. one "
+            "discovered with pm4py), or map the labels in [activities] of a --profile.")
 
 
 def deviation_rows(result: Any) -> list[dict[str, Any]]:
