@@ -19,6 +19,7 @@ def convert(
     """Convert ``source`` to ``target``, formats chosen by extension (see :mod:`miner.formats`).
 
     A ``.duckdb`` target is a workspace: the source is imported into it (appended when it exists).
+    If the import fails, an existing workspace is left as it was and a new one is not left behind.
     Writing XES needs a case notion: ``object_type`` (optional when the log has one type).
     Returns the log read (in memory, or the workspace).
     """

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import importlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from miner.errors import InputError, MinerError, UnknownNameError
+from miner.formats._ocel2_common import restore_provenance
 from miner.formats.tables import ColumnMapping, read_table
 from miner.model.case_index import build_case_index
 from miner.model.loading import TableSink
@@ -68,10 +70,19 @@ def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None,
     was. Raises :class:`~miner.errors.InputError` (and subclasses) for unreadable input.
     (``_new``: ``into`` was just created for this file and is closed if reading fails, so rows
     go straight into its tables, without a staging copy.)
+
+    Events that carry the provenance attributes an OCEL 2.0 export writes (``miner:source``,
+    ``miner:source_file``, ``miner:source_row``, see :mod:`miner.formats._ocel2_common`) get
+    those values back in ``source``, ``source_file`` and ``source_row``, and the attributes are
+    dropped, in the same transaction as the rows.
     """
     path = Path(path)
     ext = extension(path)
     sink = TableSink(into.con, direct=_new)
+    starts = into.con.execute(
+        "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM events), "
+        "(SELECT coalesce(max(seq) + 1, 0) FROM event_attributes)"
+    ).fetchall()[0]
     try:
         if ext in TABLE_EXTENSIONS:
             if mapping is None:
@@ -87,7 +98,12 @@ def load(path: str | Path, into: Log, *, mapping: ColumnMapping | None = None,
             size = path.stat().st_size if path.exists() else None
             with progress_bar(f"reading {path.name}", size) as progress:
                 reader(path, sink, progress=progress)
-        sink.commit(what=str(path))
+        sink.commit(
+            what=str(path),
+            also=lambda con: restore_provenance(
+                con, events_from=int(starts[0]), attributes_from=int(starts[1])
+            ),
+        )
     except BaseException:
         sink.abort()
         raise
@@ -125,6 +141,8 @@ def read(
 
     A ``.duckdb`` path opens that workspace as it is. With ``workspace``, the file is appended to the
     workspace file (created if missing); the workspace must not already hold its event or object ids.
+    If the import fails, an existing workspace is left as it was and one created for it is removed
+    (with its ``.wal``), so no empty workspace hides the error from later commands.
 
     Example:
         >>> log = read("../shared/reallogs/running-example.xes")  # doctest: +SKIP
@@ -137,39 +155,74 @@ def read(
 
         check_file(path)
         return connect(path)
-    log = connect(workspace)
-    try:
-        load(path, log, mapping=mapping, _new=workspace is None)
-    except BaseException:
-        log.close()
-        raise
+    with _removed_if_new_and_failed(workspace):
+        log = connect(workspace)
+        try:
+            load(path, log, mapping=mapping, _new=workspace is None)
+        except BaseException:
+            log.close()
+            raise
     return log
+
+
+@contextmanager
+def _removed_if_new_and_failed(workspace: str | Path | None) -> Iterator[None]:
+    """Remove the workspace file ``workspace`` (with its ``.wal`` and spill folder) if the block
+    fails and the file did not exist before it; an existing workspace is not touched here (a
+    failed load leaves it as it was)."""
+    if workspace is None:
+        yield
+        return
+    path = Path(workspace)
+    leftovers = [p for p in (path, _beside(path, ".wal"), _beside(path, ".tmp")) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        if path in leftovers:
+            for leftover in leftovers:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        raise
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    """``path`` with ``suffix`` appended to its name (DuckDB's ``ws.duckdb.wal``)."""
+    return path.with_name(path.name + suffix)
 
 
 def write(log: Log, path: str | Path, *, object_type: str | None = None) -> None:
     """Write ``log`` to ``path`` in the format its extension names.
 
     XES is case-centric, so writing XES flattens on ``object_type`` (optional when the log has one
-    object type). Writing ``.duckdb`` copies the log into that workspace file (appending).
+    object type). Writing ``.duckdb`` copies the log into that workspace file (appending; a
+    workspace file created for it is removed again if the copy fails).
+
+    OCEL 2.0 output keeps the provenance of events whose ``source`` is not a reader's marker (a
+    workspace made by ``miner ingest``: the partner system, the delivery file and its row) as the
+    event attributes ``miner:source``, ``miner:source_file`` and ``miner:source_row``; reading
+    the file puts them back in the ``events`` columns. XES output does not carry them.
     """
     path = Path(path)
     ext = extension(path)
     if ext == WORKSPACE_EXTENSION:
-        target = connect(path)
-        try:
-            if log.path is not None:
-                load(log.path, target)
-            else:
-                sink = TableSink(target.con)
-                try:
-                    _copy_from(log, sink)
-                    sink.commit(what=str(path))
-                    build_case_index(target)
-                except BaseException:
-                    sink.abort()
-                    raise
-        finally:
-            target.close()
+        with _removed_if_new_and_failed(path):
+            target = connect(path)
+            try:
+                if log.path is not None:
+                    load(log.path, target)
+                else:
+                    sink = TableSink(target.con)
+                    try:
+                        _copy_from(log, sink)
+                        sink.commit(what=str(path))
+                        build_case_index(target)
+                    except BaseException:
+                        sink.abort()
+                        raise
+            finally:
+                target.close()
         return
     writer = _function(ext, path, 2)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,11 @@
   and typed by what the file gives.
 * Writers: SQL expressions that render a canonical value or timestamp as OCEL 2.0 text, and the
   declarations a writer emits (the declared ones plus any attribute that occurs undeclared).
+* Provenance: an event whose ``source`` is not a format reader's own marker (a workspace made by
+  ``miner ingest`` has the partner system there) is written with three extra event attributes,
+  ``miner:source``, ``miner:source_file`` and ``miner:source_row`` (:data:`PROVENANCE`), declared
+  like any other; :func:`restore_provenance` moves them back into the ``events`` columns after a
+  read, so the provenance survives an export and re-import.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import duckdb
 
 from miner.errors import InputError
 from miner.model.loading import TableSink
-from miner.model.log import Log
+from miner.model.log import Log, first_row
 from miner.model.schema import EPOCH
 
 #: The value types OCEL 2.0 declares.
@@ -37,6 +42,17 @@ _CHUNK = 10_000
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+#: What the format readers put in ``events.source`` (OCEL 2.0, XES, CSV and Parquet): a re-read
+#: sets these itself, so they are not carried through a file.
+READER_SOURCES = ("ocel2-json", "ocel2-xml", "ocel2-sqlite", "xes", "csv", "parquet")
+#: ``(event attribute, OCEL 2.0 type, events column)`` of the provenance written for the events
+#: whose ``source`` is not one of :data:`READER_SOURCES`.
+PROVENANCE = (
+    ("miner:source", "string", "source"),
+    ("miner:source_file", "string", "source_file"),
+    ("miner:source_row", "integer", "source_row"),
+)
 
 
 @lru_cache(maxsize=65536)
@@ -179,14 +195,132 @@ def ocel_type_sql(column: str) -> str:
     )
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _foreign(column: str) -> str:
+    """An SQL condition: the events ``column`` ``source`` holds a source other than a reader's."""
+    markers = ", ".join(_sql_text(s) for s in READER_SOURCES)
+    return f"{column} IS NOT NULL AND {column} NOT IN ({markers})"
+
+
+_PROVENANCE_NAMES = ", ".join(_sql_text(name) for name, _, _ in PROVENANCE)
+
+
+def event_attributes_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The relation a writer reads event attribute values from: ``event_attributes``, plus, when
+    some event's ``source`` is not a reader's marker, that event's :data:`PROVENANCE` attributes
+    (after its own attributes in ``seq`` order; a NULL ``source_file`` or ``source_row`` is left
+    out). A log without such events is written exactly as the table has it.
+
+    A subquery rather than a temporary view, so that the cursors of :func:`fetch_rows` see it too
+    (a DuckDB cursor is a connection of its own, without the temporary objects of ``con``).
+    """
+    if not con.execute(f"SELECT 1 FROM events WHERE {_foreign('source')} LIMIT 1").fetchall():
+        return "event_attributes"
+    after = first_row(con.execute("SELECT coalesce(max(seq) + 1, 0) FROM event_attributes"))
+    base = int(after[0]) if after else 0
+    names = ", ".join(
+        f"({_sql_text(n)}, {_sql_text(t)}, {k})" for k, (n, t, _) in enumerate(PROVENANCE)
+    )
+    return f"""(
+        SELECT event_id, name, type, value_string, value_integer, value_float, value_boolean,
+               value_time, seq FROM event_attributes
+        UNION ALL
+        SELECT e.event_id, p.name, p.type,
+               CASE p.k WHEN 0 THEN e.source WHEN 1 THEN e.source_file END,
+               CASE p.k WHEN 2 THEN e.source_row END,
+               NULL::DOUBLE, NULL::BOOLEAN, NULL::TIMESTAMPTZ, {base} + p.k
+        FROM events e CROSS JOIN (VALUES {names}) p(name, type, k)
+        WHERE {_foreign("e.source")}
+          AND (p.k = 0 OR (p.k = 1 AND e.source_file IS NOT NULL)
+               OR (p.k = 2 AND e.source_row IS NOT NULL))
+    )"""
+
+
+def restore_provenance(
+    con: duckdb.DuckDBPyConnection, *, events_from: int, attributes_from: int
+) -> None:
+    """Move the :data:`PROVENANCE` attributes of the events just read back into their columns.
+
+    Looks at the ``events`` rows from seq ``events_from`` and the ``event_attributes`` rows from
+    seq ``attributes_from`` (what one read added). Each such event with a ``miner:source`` value
+    gets ``source``, ``source_file`` and ``source_row`` from its attributes (NULL where one is
+    absent); those attributes are removed, the remaining attribute rows renumbered densely, and
+    the attributes' declarations dropped from the event types involved (a type left without any
+    declaration gets the row that says it has no attributes). Runs inside the caller's transaction.
+    """
+    a, e = int(attributes_from), int(events_from)
+    found = con.execute(
+        f"SELECT 1 FROM event_attributes WHERE seq >= {a} AND name = 'miner:source' "
+        "AND value_string IS NOT NULL LIMIT 1"
+    ).fetchall()
+    if not found:
+        return
+    row = "coalesce(value_integer, TRY_CAST(value_string AS BIGINT))"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _miner_provenance AS
+        SELECT event_id,
+               any_value(value_string) FILTER (WHERE name = 'miner:source') AS source,
+               any_value(value_string) FILTER (WHERE name = 'miner:source_file') AS source_file,
+               any_value({row}) FILTER (WHERE name = 'miner:source_row') AS source_row
+        FROM event_attributes WHERE seq >= {a} AND name IN ({_PROVENANCE_NAMES})
+        GROUP BY event_id HAVING source IS NOT NULL
+        """
+    )
+    try:
+        con.execute(
+            f"""
+            UPDATE events SET source = p.source, source_file = p.source_file,
+                              source_row = p.source_row
+            FROM _miner_provenance p WHERE events.event_id = p.event_id AND events.seq >= {e}
+            """
+        )
+        drop = (
+            f"name IN ({_PROVENANCE_NAMES}) "
+            "AND event_id IN (SELECT event_id FROM _miner_provenance)"
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _miner_kept AS
+            SELECT * EXCLUDE (seq), {a} + row_number() OVER (ORDER BY seq) - 1 AS seq
+            FROM event_attributes WHERE seq >= {a} AND NOT ({drop})
+            """
+        )
+        con.execute(f"DELETE FROM event_attributes WHERE seq >= {a}")
+        con.execute("INSERT INTO event_attributes SELECT * FROM _miner_kept")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _miner_types AS
+            SELECT DISTINCT event_type FROM events
+            WHERE seq >= {e} AND event_id IN (SELECT event_id FROM _miner_provenance)
+            """
+        )
+        con.execute(
+            f"DELETE FROM event_types WHERE attribute IN ({_PROVENANCE_NAMES}) "
+            "AND event_type IN (SELECT event_type FROM _miner_types)"
+        )
+        con.execute(
+            "INSERT INTO event_types SELECT t.event_type, NULL, NULL FROM _miner_types t "
+            "WHERE NOT EXISTS (SELECT 1 FROM event_types d WHERE d.event_type = t.event_type)"
+        )
+    finally:
+        for table in ("_miner_provenance", "_miner_kept", "_miner_types"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def declarations(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, list[tuple[str, str]]]:
     """The types of ``kind`` ("event" or "object") with their attributes, to write as declarations.
 
     Types in name order, each with its declared attributes; attributes that occur in the data
     without a declaration are appended (typed by their values, ``string`` when those disagree),
-    and types that occur in the data without a declaration are added.
+    and types that occur in the data without a declaration are added. Event attributes include
+    the provenance of :func:`event_attributes_sql`.
     """
     table, key = ("events", "event_id") if kind == "event" else ("objects", "object_id")
+    values = event_attributes_sql(con) if kind == "event" else "object_attributes"
     rows = con.execute(
         f"""
         WITH declared AS (
@@ -196,7 +330,7 @@ def declarations(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, list[tu
             SELECT x.{kind}_type AS t, v.name AS a,
                    CASE WHEN count(DISTINCT {ocel_type_sql("v.type")}) = 1
                         THEN any_value({ocel_type_sql("v.type")}) ELSE 'string' END AS ty
-            FROM {kind}_attributes v JOIN {table} x USING ({key})
+            FROM {values} v JOIN {table} x USING ({key})
             GROUP BY ALL
         ),
         present AS (SELECT DISTINCT {kind}_type AS t FROM {table})
@@ -399,6 +533,7 @@ def event_records(
     value)`` and E2O rows ``(seq, object, qualifier[, object type])``, as writers need them."""
     target = ", t.object_type" if target_types else ""
     join = " LEFT JOIN objects t ON t.object_id = l.object_id" if target_types else ""
+    values = event_attributes_sql(log.con)
     return merge_children(
         fetch_rows(
             log,
@@ -407,7 +542,7 @@ def event_records(
         fetch_rows(
             log,
             f"SELECT e.seq, a.name, {value_text_sql('a')} "
-            "FROM event_attributes a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
+            f"FROM {values} a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
         ),
         fetch_rows(
             log,

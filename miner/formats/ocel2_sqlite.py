@@ -21,7 +21,14 @@ from typing import Any
 
 from miner.errors import InputError
 from miner.formats._input import check_file
-from miner.formats._ocel2_common import Emitter, declarations, fetch_rows, merge_children, time_sql
+from miner.formats._ocel2_common import (
+    Emitter,
+    declarations,
+    event_attributes_sql,
+    fetch_rows,
+    merge_children,
+    time_sql,
+)
 from miner.model.loading import TableSink
 from miner.model.log import Log
 from miner.progress import Progress
@@ -349,7 +356,8 @@ class _Writer:
         values = fetch_rows(
             self.log,
             f"SELECT e.seq, a.name, {_VALUE_COLUMNS}{time_sql('a.value_time')} "
-            "FROM event_attributes a JOIN events e USING (event_id) ORDER BY e.seq, a.seq",
+            f"FROM {event_attributes_sql(self.log.con)} a JOIN events e USING (event_id) "
+            "ORDER BY e.seq, a.seq",
         )
         for (_, eid, etype, etime), (attrs,) in merge_children(events, values):
             self.add("event", (eid, etype))
