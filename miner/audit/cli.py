@@ -13,6 +13,9 @@ from typing import Any
 from miner.errors import InputError, SchemaError
 
 
+from miner.adopt.cli import add_log_arguments, open_log
+
+
 def register(subparsers: Any) -> None:
     """Add the ``audit`` subcommand to an argparse subparsers object."""
     parser = subparsers.add_parser(
@@ -27,12 +30,11 @@ def register(subparsers: Any) -> None:
             "--conformance. --results renders saved results again without the workspace. "
             "Definitions: docs/audit.md."),
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workspace", type=Path, metavar="WS", help="a workspace made by ingest")
-    source.add_argument("--results", type=Path, metavar="FILE.results.json",
-                        help="render saved audit results (no workspace needed)")
+    add_log_arguments(parser, verb="audit")
+    parser.add_argument("--results", type=Path, metavar="FILE.results.json",
+                        help="render saved audit results (no log needed)")
     parser.add_argument("--conformance", type=Path, metavar="DIR",
-                        help="with --workspace: a folder written by `miner conformance` (not "
+                        help="with the log: a folder written by `miner conformance` (not "
                              "checked again)")
     parser.add_argument("--model", type=Path, metavar="FILE",
                         help="own model (.bpmn with lanes, .pnml, .ptml); with --conformance: "
@@ -65,18 +67,22 @@ def run(args: argparse.Namespace) -> int:
     from miner.report.render import results_path
 
     started = time.perf_counter()
+    if args.results is not None and (args.log or args.workspace):
+        raise InputError("give either the log (LOG or --workspace) or --results, not both")
     if args.results is not None:
         if args.conformance is not None:
             raise InputError("miner audit --results renders saved results; --conformance needs "
-                             "--workspace")
+                             "the log")
         write_audit_html(read_audit_results(args.results), args.out, lang=args.lang)
         print(f"audit written to {args.out}")
         return 0
-    from miner.model.log import connect
+    from miner.conformance.cli import require_model
     from miner.progress import spinner
 
-    log = connect(args.workspace, read_only=True)
+    log = open_log(args)
     try:
+        if args.conformance is None:
+            require_model(log, args.model)
         conformance = _conformance(args, log)
         with spinner("writing the audit"):
             write_audit(log, conformance, args.out, lang=args.lang, allowlist=args.allowlist,

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from miner.adopt.cli import add_log_arguments, open_log
 from miner.errors import InputError
 
 
@@ -22,10 +23,9 @@ def register(subparsers: Any) -> None:
             "--results. Definitions: docs/reports.md."
         ),
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--workspace", type=Path, metavar="WS", help="a workspace made by ingest")
-    source.add_argument("--results", type=Path, metavar="RESULTS.json",
-                        help="render saved report results (no workspace needed)")
+    add_log_arguments(parser, verb="report on")
+    parser.add_argument("--results", type=Path, metavar="RESULTS.json",
+                        help="render saved report results (no log needed)")
     parser.add_argument("--period", metavar="P",
                         help="with --workspace: 2021-03 (month), 2021-T1 (tertaal), 2021-Q2, 2021")
     parser.add_argument("--lang", choices=("nl", "en"), default="nl",
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from miner.report.results import build_report_results
 
     conformance = read_conformance(args.conformance) if args.conformance else None
+    if args.results is not None and (args.log or args.workspace):
+        raise InputError("give either the log (LOG or --workspace) or --results, not both")
     if args.results is not None:
         try:
             results = json.loads(args.results.read_text(encoding="utf-8"))
@@ -72,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
         write_report(results, args.out, lang=args.lang, save_results=False)
     else:
         if not args.period:
-            raise InputError("miner report --workspace needs --period (e.g. 2021-T1)")
-        with spinner("analysing"):
-            results = build_report_results(args.workspace, args.period, conformance=conformance)
+            raise InputError("miner report LOG needs --period (e.g. 2021-T1)")
+        log = open_log(args)
+        try:
+            with spinner("analysing"):
+                results = build_report_results(log, args.period, conformance=conformance)
+        finally:
+            log.close()
         write_report(results, args.out, lang=args.lang)
         print(f"results written to {args.out.with_name(args.out.stem + '.results.json')}")
     print(f"report written to {args.out}")

@@ -112,10 +112,17 @@ def build_report_results(source: Log | str | Path, period: Period | str, *,
     the period and the date range of the data. ``conformance`` is an optional
     :meth:`miner.conformance.check.Conformance.to_dict` to summarise.
     """
+    from miner.adopt import log_facts
+    from miner.analysis.chain import missing_needs
+
     if isinstance(period, str):
         period = Period.parse(period)
     log = connect(source, read_only=True) if isinstance(source, (str, Path)) else source
     try:
+        facts = log_facts(log)
+        # sections whose analysis the log cannot feed (a log without the chain catalogue) are
+        # left out of the report, not shown empty
+        left_out = [n for n in CURRENT if n != "basics" and missing_needs(n, facts)]
         span = _events_range(log)
         if span is None or _events_in(log, period) == 0:
             found = (f"the data run from {span[0].isoformat()} to {span[1].isoformat()}"
@@ -125,21 +132,26 @@ def build_report_results(source: Log | str | Path, period: Period | str, *,
                 f"{period.end.isoformat()}, end excluded) holds no events: {found}. "
                 "Choose a period inside that range.")
         before = period.previous()
-        current = run_analyses(log, period, CURRENT)
-        previous = (run_analyses(log, before, PREVIOUS) if _events_in(log, before) else None)
+        current = run_analyses(log, period, [n for n in CURRENT if n not in left_out])
+        previous = (run_analyses(log, before, [n for n in PREVIOUS if n not in left_out])
+                    if _events_in(log, before) else None)
         quality = data_quality(log)
         origin = provenance(log)
     finally:
         if isinstance(source, (str, Path)):
             log.close()
-    return assemble(period, before, span, current, previous, quality, origin, conformance)
+    return assemble(period, before, span, current, previous, quality, origin, conformance,
+                    left_out, catalogue=facts.chain)
 
 
 def assemble(period: Period, before: Period, span: tuple[date, date],
              current: Mapping[str, Any], previous: Mapping[str, Any] | None,
              quality: dict[str, Any], origin: dict[str, Any],
-             conformance: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The report results from the analyses' dicts (pure: no workspace)."""
+             conformance: Mapping[str, Any] | None,
+             left_out: Sequence[str] = (), *, catalogue: bool = True) -> dict[str, Any]:
+    """The report results from the analyses' dicts (pure: no workspace). ``left_out``: the
+    analyses of :data:`CURRENT` the log cannot feed, their sections None; ``catalogue``: whether
+    the log's activities are the chain catalogue's (else the process map shows every one)."""
     from miner.report.sections import (
         bottleneck_section,
         conformance_section,
@@ -163,19 +175,22 @@ def assemble(period: Period, before: Period, span: tuple[date, date],
         "data_range": {"first": span[0].isoformat(), "last": span[1].isoformat()},
         "kpis": kpis(current, previous),
         "bottlenecks": steps,
-        "process_map": process_map_section(current["basics"]),
+        "process_map": process_map_section(current["basics"], catalogue=catalogue),
         "stock": stock_section(current["stock"], steps["steps"], limits),
-        "handoffs": handoffs_section(current["handoffs"]),
-        "duplicates": duplicates_section(current["duplicates"]),
-        "norms": norms_section(current["norms"]),
+        "handoffs": handoffs_section(current["handoffs"]) if "handoffs" in current else None,
+        "duplicates": (duplicates_section(current["duplicates"]) if "duplicates" in current
+                       else None),
+        "norms": norms_section(current["norms"]) if "norms" in current else None,
+        "left_out": list(left_out),
         "conformance": conformance_section(conformance),
         "data_quality": quality,
         "provenance": {**origin, "parameters": {
             "period": period.label, "previous_period": before.label,
-            "analyses": list(CURRENT), "previous_analyses": list(PREVIOUS),
-            "duplicates_window_days": current["duplicates"].get("window_days"),
-            "duplicates_session_hours": current["duplicates"].get("session_hours"),
-            "norms_as_of": current["norms"].get("as_of"),
+            "analyses": [n for n in CURRENT if n not in left_out],
+            "previous_analyses": [n for n in PREVIOUS if n not in left_out],
+            "duplicates_window_days": current.get("duplicates", {}).get("window_days"),
+            "duplicates_session_hours": current.get("duplicates", {}).get("session_hours"),
+            "norms_as_of": current.get("norms", {}).get("as_of"),
             "conformance": conformance is not None,
         }},
     }

@@ -57,13 +57,17 @@ def kpis(current: Mapping[str, Any], previous: Mapping[str, Any] | None) -> list
     out += [
         _kpi("foreigners", "count", "none", b["foreigners"], p["foreigners"] if p else None),
         _kpi("mean_lead_days", "days", "lower", _mean_lead(b), _mean_lead(p) if p else None),
-        _kpi("handoff_share", "share", "lower", current["handoffs"]["handoff_share"],
-             previous["handoffs"]["handoff_share"] if previous else None),
-        _kpi("hours_lost", "hours", "lower", current["duplicates"]["hours_lost"],
-             previous["duplicates"]["hours_lost"] if previous else None),
-        _kpi("norms_met_share", "share", "higher", norms_met_share(current["norms"]),
-             norms_met_share(previous["norms"]) if previous else None),
     ]
+    # the KPIs of analyses a log without the chain catalogue cannot feed are left out
+    if "handoffs" in current:
+        out.append(_kpi("handoff_share", "share", "lower", current["handoffs"]["handoff_share"],
+                        previous["handoffs"]["handoff_share"] if previous else None))
+    if "duplicates" in current:
+        out.append(_kpi("hours_lost", "hours", "lower", current["duplicates"]["hours_lost"],
+                        previous["duplicates"]["hours_lost"] if previous else None))
+    if "norms" in current:
+        out.append(_kpi("norms_met_share", "share", "higher", norms_met_share(current["norms"]),
+                        norms_met_share(previous["norms"]) if previous else None))
     return out
 
 
@@ -90,17 +94,20 @@ def bottleneck_section(b: Mapping[str, Any], p: Mapping[str, Any] | None) -> dic
             "period_days": b["period_days"], "steps": steps}
 
 
-def process_map_section(basics: Mapping[str, Any]) -> dict[str, Any]:
-    """The DFG between catalogue activities: nodes (events per activity = start count + incoming
-    frequency) and edges (frequency, median days between the two events)."""
+def process_map_section(basics: Mapping[str, Any], *, catalogue: bool = True) -> dict[str, Any]:
+    """The DFG between catalogue activities (every activity of a log without the catalogue):
+    nodes (events per activity = start count + incoming frequency) and edges (frequency, median
+    days between the two events)."""
+    def shown(label: str) -> bool:
+        return activity_info(label).known or not catalogue
+
     edges = [{"source": e["source"], "target": e["target"], "frequency": e["frequency"],
               "median_days": e["median_days"]}
-             for e in basics["edges"]
-             if activity_info(e["source"]).known and activity_info(e["target"]).known]
+             for e in basics["edges"] if shown(e["source"]) and shown(e["target"])]
     edges.sort(key=lambda e: (-e["frequency"], e["source"], e["target"]))
     count: dict[str, int] = {}
     for label, n in basics["start_activities"].items():
-        if activity_info(label).known:
+        if shown(label):
             count[label] = count.get(label, 0) + int(n)
     for e in edges:
         count[e["target"]] = count.get(e["target"], 0) + int(e["frequency"])
