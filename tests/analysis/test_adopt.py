@@ -294,3 +294,25 @@ def test_a_workspace_whose_links_miss_the_qualifier_is_an_error_not_zero_foreign
         assert analyze(adopted, only=["handoffs"]).results["handoffs"].foreigners > 100
     finally:
         adopted.close()
+
+
+def test_the_report_of_a_real_log_leaves_the_chain_sections_out(tmp_path: Path) -> None:
+    import json
+    import re
+    out = tmp_path / "bpic.html"
+    assert main(["report", str(reallog("bpic2012.xes.gz")), "--period", "2012-Q1",
+                 "--out", str(out)]) == 0
+    html = out.read_text("utf-8")
+    sections = re.findall(r'<section[^>]*id="([^"]+)"', html)
+    assert "duplicates" not in sections and "norms" not in sections
+    assert {"process-map", "bottlenecks", "handoffs"} <= set(sections)
+    results = json.loads(out.with_name("bpic.results.json").read_text("utf-8"))
+    assert results["left_out"] == ["duplicates", "norms"]
+    assert [k["key"] for k in results["kpis"]] == ["top_wait_days", "foreigners",
+                                                   "mean_lead_days", "handoff_share"]
+    # every activity of the log is on the map (none is a catalogue activity)
+    pm4py = import_pm4py()
+    frame = pm4py.read_xes(str(reallog("bpic2012.xes.gz")))
+    in_quarter = frame[(frame["time:timestamp"] >= "2012-01-01") & (frame["time:timestamp"] < "2012-04-01")]
+    assert {n["activity"] for n in results["process_map"]["nodes"]} <= set(in_quarter["concept:name"])
+    assert len(results["process_map"]["nodes"]) > 20
