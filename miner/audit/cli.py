@@ -10,10 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from miner.errors import InputError, SchemaError
-
-
 from miner.adopt.cli import add_log_arguments, open_log
+from miner.errors import InputError, SchemaError
 
 
 def register(subparsers: Any) -> None:
