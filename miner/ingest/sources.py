@@ -47,6 +47,15 @@ class SourceSpec:
             return "duckdb"
         suffix = Path(self.location).suffix.lower()
         if suffix not in FILE_KINDS:
+            from miner.formats import FORMATS, extension
+
+            if extension(Path(self.location)) in FORMATS:
+                raise InputError(
+                    f"{self.location}: an event log ({FORMATS[extension(Path(self.location))][0]}), "
+                    "not a partner export: ingest reads the partners' exports with their mappings. "
+                    "Give the log to the analysing commands as it is (`miner analyze "
+                    f"{self.location}`, conformance, report, audit; docs/bring-your-own-log.md), "
+                    f"or import it into a workspace with `miner convert {self.location} WS.duckdb`.")
             raise InputError(
                 f"{self.location}: cannot tell the format from the extension {suffix!r}. "
                 f"Supported: {', '.join(sorted(FILE_KINDS))}; databases as DSN + table."

@@ -316,3 +316,15 @@ def test_the_report_of_a_real_log_leaves_the_chain_sections_out(tmp_path: Path) 
     in_quarter = frame[(frame["time:timestamp"] >= "2012-01-01") & (frame["time:timestamp"] < "2012-04-01")]
     assert {n["activity"] for n in results["process_map"]["nodes"]} <= set(in_quarter["concept:name"])
     assert len(results["process_map"]["nodes"]) > 20
+
+
+def test_ingest_given_an_event_log_says_how_to_analyse_it(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(b"a key of the test, 32 bytes long!")
+    source = reallog("ocel20_example.jsonocel")
+    assert main(["ingest", "--workspace", str(tmp_path / "ws.duckdb"), "--key-file", str(key),
+                 str(source)]) == 3
+    error = capsys.readouterr().err
+    assert "an event log (OCEL 2.0 JSON), not a partner export" in error
+    assert f"miner analyze {source}" in error
