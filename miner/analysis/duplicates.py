@@ -8,7 +8,9 @@ The purposes, efforts and named findings are data (:mod:`miner.analysis.taxonomy
   two). Its time is its first event's, its effort the sum of its activities' ``effort_hours``. An
   activity with start and complete events (a COA stay) counts once, at its start.
 * The occurrences of a purpose for one foreigner form a **chain** while each follows the previous
-  one by at most ``window_days``. The first of a chain is the **original**, every later one a
+  one by at most the purpose's ``window_days`` (taxonomy data: the purpose's own, else the
+  ``[settings]`` default, else none: the whole journey is one chain; the keyword ``window_days``
+  overrides them for every purpose). The first of a chain is the **original**, every later one a
   **repeat**: **cross-partner** duplication when its organisation had not yet performed the
   purpose in the chain (the pair is *first organisation → this organisation*: the first to record
   a datum is responsible for it, 000:9228-9232), **rework** when it had (the same organisation
@@ -28,6 +30,7 @@ Monthly trends use local (Europe/Amsterdam) months and list the months with a co
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -36,7 +39,7 @@ import duckdb
 from miner.analysis._result import SCHEMA_VERSION
 from miner.analysis.journey import create_journey
 from miner.analysis.period import Period
-from miner.analysis.taxonomy import Taxonomy, load_taxonomy
+from miner.analysis.taxonomy import Taxonomy, load_taxonomy, window
 from miner.model.filters import sql_literal
 from miner.model.log import Log
 
@@ -59,7 +62,8 @@ class MonthCount:
 class PurposeSummary:
     """One purpose: ``foreigners`` with an occurrence of it, ``occurrences``, ``repeats`` (=
     ``cross_partner`` + ``rework``), ``affected`` foreigners (with a repeat), ``share`` = affected /
-    foreigners, ``hours_lost``, ``monthly`` repeats."""
+    foreigners, ``hours_lost``, ``monthly`` repeats, and the ``window_days`` its chains used (None:
+    the whole journey)."""
 
     purpose: str
     foreigners: int
@@ -71,6 +75,7 @@ class PurposeSummary:
     share: float
     hours_lost: float
     monthly: tuple[MonthCount, ...]
+    window_days: float | None
 
 
 @dataclass(frozen=True)
@@ -123,10 +128,13 @@ class FindingSummary:
 
 @dataclass(frozen=True)
 class DuplicateWork:
-    """The duplicate-work analysis of one period (``period`` None: the whole log)."""
+    """The duplicate-work analysis of one period (``period`` None: the whole log). ``window_days``
+    is the window of every purpose without one of its own: the keyword's override, else the
+    taxonomy's ``[settings]`` default; None = the whole journey. Each purpose's window is in
+    ``purposes[].window_days``."""
 
     period: str | None
-    window_days: int
+    window_days: float | None
     session_hours: float
     taxonomy: str
     foreigners: int
@@ -145,6 +153,8 @@ class DuplicateWork:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DuplicateWork:
         data = {k: v for k, v in d.items() if k not in ("schema_version", "kind")}
+        # results saved before the windows were per purpose had one window for every purpose
+        data["purposes"] = [{"window_days": data["window_days"], **p} for p in data["purposes"]]
         result: DuplicateWork = _from_plain(cls, data)
         return result
 
@@ -201,14 +211,36 @@ class _Tables:
             con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | None) -> list[str]:
+def _windows(tax: Taxonomy, window_days: float | None) -> dict[str, float | None]:
+    """Purpose → its window in days (None: the whole journey): the override for every purpose, or
+    the taxonomy's."""
+    if window_days is None:
+        return {name: p.window_days for name, p in tax.purposes.items()}
+    days = window(window_days, "window_days")
+    return dict.fromkeys(tax.purposes, days)
+
+
+def _window_sql(windows: Mapping[str, float | None]) -> str:
+    """The window of column ``purpose`` in microseconds, as SQL (NULL: the whole journey; 2^62 µs,
+    146,000 years, caps a longer one)."""
+    us = {p: int(min(d * 86400e6, 2.0**62)) for p, d in windows.items() if d is not None}
+    if not us:
+        return "NULL::BIGINT"
+    if len(windows) == len(us) and len(set(us.values())) == 1:
+        return f"{next(iter(us.values()))}::BIGINT"
+    cases = " ".join(f"WHEN {sql_literal(p)} THEN {v}" for p, v in us.items())
+    return f"(CASE purpose {cases} END)::BIGINT"
+
+
+def _statements(t: _Tables, tax: Taxonomy, windows: Mapping[str, float | None],
+                period: Period | None) -> list[str]:
     acts = tax.duplicate_activities()
     rows = ", ".join(f"({sql_literal(a)}, {i}, {sql_literal(p)}, {e!r})"
                      for i, (a, (p, e)) in enumerate(acts.items()))
     ids = ", ".join(sql_literal(a) for a in acts) or "NULL"
     before_end = f"AND j.ts < {sql_literal(period.end_utc)}" if period else ""
     in_period = period.sql_range("start") if period else "TRUE"
-    session_us, window_us = int(tax.session_hours * 3600e6), int(window_days * 86400e6)
+    session_us = int(tax.session_hours * 3600e6)
     # an activity with start and complete events (a COA stay) counts once, at its start
     raw = f"""CREATE TEMP TABLE {t.raw} AS
     WITH tax(activity_id, aid, purpose, effort) AS (VALUES {rows or "(NULL, 0, NULL, 0.0)"}),
@@ -229,12 +261,13 @@ def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | No
     keys = f"""CREATE TEMP TABLE {t.keys} AS
         SELECT row_number() OVER (ORDER BY purpose, organisation, source)::INTEGER AS gid,
                purpose, organisation, source, dense_rank() OVER (ORDER BY purpose)::INTEGER AS pid,
-               dense_rank() OVER (ORDER BY organisation)::INTEGER AS oid
+               dense_rank() OVER (ORDER BY organisation)::INTEGER AS oid,
+               {_window_sql(windows)} AS window_us
         FROM (SELECT DISTINCT purpose, organisation, source FROM {t.raw})"""
     # windows only over groups with more than one event (two thirds of the events stand alone)
     ev = f"""CREATE TEMP TABLE {t.ev} AS
     WITH n AS MATERIALIZED (
-        SELECT w.fid, k.gid, k.pid, k.oid, r.aid, r.ts, r.seq, r.effort
+        SELECT w.fid, k.gid, k.pid, k.oid, r.aid, r.ts, r.seq, r.effort, k.window_us
         FROM {t.raw} r JOIN {t.who} w USING (foreigner)
         JOIN {t.keys} k USING (purpose, organisation, source)),
     sizes AS MATERIALIZED (SELECT fid, gid, count(*) AS size FROM n GROUP BY fid, gid),
@@ -257,11 +290,12 @@ def _statements(t: _Tables, tax: Taxonomy, window_days: int, period: Period | No
     occ = f"""CREATE TEMP TABLE {t.occ} AS
     WITH g AS MATERIALIZED (
         SELECT {_OCC}, any_value(pid) AS pid, any_value(oid) AS oid, min(ts) AS start,
-               min(seq) AS first_seq, sum(effort) AS effort
+               min(seq) AS first_seq, sum(effort) AS effort, any_value(window_us) AS window_us
         FROM {t.ev} GROUP BY {_OCC}),
     sizes AS MATERIALIZED (SELECT fid, pid, count(*) AS size FROM g GROUP BY fid, pid),
     o1 AS (
-        SELECT *, CASE WHEN epoch_us(start) - epoch_us(lag(start) OVER w) <= {window_us} THEN 0
+        SELECT *, CASE WHEN epoch_us(start) - epoch_us(lag(start) OVER w)
+                            <= coalesce(window_us, {2**63 - 1}) THEN 0
                   ELSE 1 END AS new_chain
         FROM g SEMI JOIN (SELECT * FROM sizes WHERE size > 1) s USING (fid, pid)
         WINDOW w AS (PARTITION BY fid, pid ORDER BY start, first_seq)),
@@ -332,13 +366,12 @@ def _lit(value: str | None) -> str:
     return "NULL" if value is None else sql_literal(value)
 
 
-def _build(log: Log, tax: Taxonomy, window_days: int, period: Period | None) -> _Tables:
-    if window_days < 0:
-        raise ValueError(f"window_days is {window_days}; give a number of days >= 0")
+def _build(log: Log, tax: Taxonomy, windows: Mapping[str, float | None],
+           period: Period | None) -> _Tables:
     create_journey(log)
     t = _Tables.new()
     try:
-        for statement in _statements(t, tax, window_days, period):
+        for statement in _statements(t, tax, windows, period):
             log.con.execute(statement)
     except BaseException:
         t.drop(log.con)
@@ -355,14 +388,16 @@ def _keep(log: Log, t: _Tables, name: str, sql: str) -> duckdb.DuckDBPyRelation:
     return log.con.sql(f"FROM {name}")
 
 
-def duplicate_occurrences(log: Log, *, period: Period | None = None, window_days: int = 365,
+def duplicate_occurrences(log: Log, *, period: Period | None = None,
+                          window_days: float | None = None,
                           taxonomy: Taxonomy | None = None) -> duckdb.DuckDBPyRelation:
     """Every occurrence of a duplicate-checked purpose, as a relation over a temp table (kept until
     the connection closes): foreigner, purpose, organisation, source, start, effort, event_ids,
     episode (its chain), n (place in the chain), kind (original, cross_partner, rework),
     from_organisation, previous_source (the organisation's system before, in the chain),
-    in_period."""
-    t = _build(log, taxonomy or load_taxonomy(), window_days, period)
+    in_period. ``window_days`` (None: the taxonomy's windows) overrides every purpose's window."""
+    tax = taxonomy or load_taxonomy()
+    t = _build(log, tax, _windows(tax, window_days), period)
     return _keep(log, t, f"{t.occ}_out", f"""
         SELECT w.foreigner, k.purpose, k.organisation, k.source, o.start, o.effort, x.event_ids,
                o.episode, o.n, o.kind, f.organisation AS from_organisation,
@@ -375,17 +410,17 @@ def duplicate_occurrences(log: Log, *, period: Period | None = None, window_days
         ORDER BY w.foreigner, k.purpose, o.start, o.first_seq""")
 
 
-def duplicate_evidence(log: Log, *, period: Period | None = None, window_days: int = 365,
-                       taxonomy: Taxonomy | None = None,
+def duplicate_evidence(log: Log, *, period: Period | None = None,
+                       window_days: float | None = None, taxonomy: Taxonomy | None = None,
                        finding: str | None = None) -> duckdb.DuckDBPyRelation:
     """The full evidence of the findings (or of one ``finding``) completed in the period, one row
     per event, as a relation over a temp table (kept until the connection closes): finding,
     foreigner, completed, organisation, source, role (original or repeat), event_id, ts,
-    activity_id."""
+    activity_id. ``window_days`` as for :func:`duplicate_occurrences`."""
     tax = taxonomy or load_taxonomy()
     if finding is not None:
         tax.finding(finding)  # an unknown id raises UnknownNameError
-    t = _build(log, tax, window_days, period)
+    t = _build(log, tax, _windows(tax, window_days), period)
     counted = period.sql_range("f.completed") if period else "TRUE"
     only = f"AND f.finding = {sql_literal(finding)}" if finding else ""
     return _keep(log, t, f"{t.fnd}_out", f"""
@@ -397,15 +432,18 @@ def duplicate_evidence(log: Log, *, period: Period | None = None, window_days: i
         ORDER BY f.finding, f.completed, w.foreigner, r.ts, r.seq""")
 
 
-def duplicate_work(log: Log, *, period: Period | None = None, window_days: int = 365,
+def duplicate_work(log: Log, *, period: Period | None = None, window_days: float | None = None,
                    taxonomy: Taxonomy | None = None,
                    evidence_limit: int = EVIDENCE_LIMIT) -> DuplicateWork:
     """Duplicate work per purpose, per organisation pair and per named finding (module docstring).
-    The first ``evidence_limit`` findings of each kind carry their event ids in the result."""
+    The first ``evidence_limit`` findings of each kind carry their event ids in the result.
+    ``window_days`` (None: the taxonomy's windows) overrides every purpose's window."""
     tax = taxonomy or load_taxonomy()
-    t = _build(log, tax, window_days, period)
+    windows = _windows(tax, window_days)
+    t = _build(log, tax, windows, period)
+    default = tax.window_days if window_days is None else window(window_days, "window_days")
     try:
-        return _summarise(log.con, tax, t, period, window_days, evidence_limit)
+        return _summarise(log.con, tax, t, period, default, windows, evidence_limit)
     finally:
         t.drop(log.con)
 
@@ -423,7 +461,8 @@ _AGG = "count(*), count(DISTINCT fid), sum(effort)"
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, tax: Taxonomy, t: _Tables, period: Period | None,
-               window_days: int, limit: int) -> DuplicateWork:
+               window_days: float | None, windows: Mapping[str, float | None],
+               limit: int) -> DuplicateWork:
     purpose = dict(con.execute(f"SELECT DISTINCT pid, purpose FROM {t.keys}").fetchall())
     org = dict(con.execute(f"SELECT DISTINCT oid, organisation FROM {t.keys}").fetchall())
     rep = f"FROM {t.occ} WHERE in_period AND kind <> 'original'"
@@ -442,7 +481,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, tax: Taxonomy, t: _Tables, period
         purposes.append(PurposeSummary(
             purpose[pid], int(n_people), int(n_occ), int(n_cross + n_rework), int(n_cross),
             int(n_rework), int(affected), affected / n_people, float(hours),
-            p_months.get((pid,), ())))
+            p_months.get((pid,), ()), windows[purpose[pid]]))
     key = "pid, kind, from_oid, oid"
     g_months = _months(con.execute(f"SELECT {key}, month, {_AGG} {rep} {by_month}").fetchall())
     pairs = sorted(

@@ -10,6 +10,11 @@ decisions).
 **Effort** (``effort_hours``) is the default hours of work of one performance of an activity; the
 seeds give none, so the shipped values are assumptions ([I]) for users to replace.
 
+The **window** (``window_days``) of a purpose is the longest gap between two of its occurrences for
+one foreigner that still makes the later one a repeat of the earlier. A purpose's own
+``window_days`` wins over the default in ``[settings]``; with neither, the window is the whole
+journey (no limit), and so is ``inf``. The shipped taxonomy sets none.
+
 A **finding** is a named kind of duplicate work the audit describes (double registration, double
 entry, triple identity check, …): a purpose and the occurrences that must all be present, each
 given by any of ``organisation``, ``source`` (the system that recorded it) and ``activity``.
@@ -23,6 +28,7 @@ entries key by key, ``[[finding]]`` tables by ``id`` (a new id adds a finding). 
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -36,8 +42,9 @@ SHIPPED = "miner/data/taxonomy.toml"
 _TOP = ("settings", "purpose", "activity", "finding")
 _NUM = (int, float)
 _KEYS: dict[str, dict[str, tuple[type, ...]]] = {
-    "settings": {"session_hours": _NUM},
-    "purpose": {"duplicate": (bool,), "description": (str,), "seed": (str,)},
+    "settings": {"session_hours": _NUM, "window_days": _NUM},
+    "purpose": {"duplicate": (bool,), "description": (str,), "seed": (str,),
+                "window_days": _NUM},
     "activity": {"purpose": (str,), "effort_hours": _NUM},
     "finding": {"id": (str,), "name": (str,), "purpose": (str,), "requires": (list,),
                 "description": (str,), "seed": (str,)},
@@ -53,12 +60,14 @@ _REQUIRED = {
 
 @dataclass(frozen=True)
 class Purpose:
-    """One purpose: ``name``, whether repeats are ``duplicate`` work, ``description``, ``seed``."""
+    """One purpose: ``name``, whether repeats are ``duplicate`` work, ``description``, ``seed``,
+    and its ``window_days`` (its own, else the ``[settings]`` default; None = the whole journey)."""
 
     name: str
     duplicate: bool
     description: str = ""
     seed: str = ""
+    window_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +100,15 @@ class Finding:
 @dataclass(frozen=True)
 class Taxonomy:
     """A checked taxonomy: ``purposes`` by name, ``activities`` (catalogue id → (purpose,
-    effort_hours)), ``findings`` in file order, ``session_hours`` and the ``path``(s) read."""
+    effort_hours)), ``findings`` in file order, ``session_hours``, the ``path``(s) read and the
+    default ``window_days`` of ``[settings]`` (None = the whole journey)."""
 
     purposes: dict[str, Purpose]
     activities: dict[str, tuple[str, float]]
     findings: tuple[Finding, ...]
     session_hours: float
     path: str = SHIPPED
+    window_days: float | None = None
 
     def finding(self, finding_id: str) -> Finding:
         for f in self.findings:
@@ -118,6 +129,25 @@ def _hint(what: str, found: str, known: list[str]) -> str:
     return str(UnknownNameError(what, found, known).args[0]).split(". Known:")[1].strip()
 
 
+def window(days: float | None, what: str) -> float | None:
+    """A window in days as given (None or ``inf``: the whole journey, returned as None); ``what``
+    names it in the ValueError raised for a negative or NaN value."""
+    if days is None or days == math.inf:
+        return None
+    if math.isnan(days) or days < 0:
+        raise ValueError(f"{what} is {days!r}; give a number of days >= 0 (or inf: the whole "
+                         "journey)")
+    return days
+
+
+def _window(path: str, key: str, days: float | None) -> float | None:
+    try:
+        return window(days, key)
+    except ValueError:
+        raise _fail(path, key, f"is {days!r}", "Give a number of days >= 0, or leave the key out "
+                    "(or write inf) for the whole journey.") from None
+
+
 def _check_table(path: str, section: str, table: Any, where: str, *, partial: bool) -> None:
     if not isinstance(table, dict):
         raise _fail(path, where, f"is {table!r}", "Expected a table.")
@@ -128,7 +158,8 @@ def _check_table(path: str, section: str, table: Any, where: str, *, partial: bo
                         f"Known: {_hint('key', key, list(allowed))}")
         wrong_bool = isinstance(value, bool) and bool not in allowed[key]
         if not isinstance(value, allowed[key]) or wrong_bool:
-            kinds = " or ".join("number" if t in _NUM else t.__name__ for t in allowed[key])
+            kinds = " or ".join(dict.fromkeys("number" if t in _NUM else t.__name__
+                                              for t in allowed[key]))
             raise _fail(path, f"{where}.{key}", f"is {value!r}", f"Expected a {kinds}.")
     if not partial:
         for key in _REQUIRED.get(section, ()):
@@ -188,8 +219,12 @@ def parse_taxonomy(data: dict[str, Any], path: str = SHIPPED) -> Taxonomy:
     if "settings" not in data or session <= 0:
         raise _fail(path, "settings.session_hours", f"is {session!r}" if "settings" in data
                     else "is missing", "Give a number of hours > 0.")
+    default = _window(path, "settings.window_days",
+                      _table(path, data, "settings").get("window_days"))
     purposes = {
-        name: Purpose(name, t["duplicate"], t.get("description", ""), t.get("seed", ""))
+        name: Purpose(name, t["duplicate"], t.get("description", ""), t.get("seed", ""),
+                      _window(path, f"purpose.{name}.window_days", t["window_days"])
+                      if "window_days" in t else default)
         for name, t in _table(path, data, "purpose").items()}
     catalogue = chain_catalogue()
     activities: dict[str, tuple[str, float]] = {}
@@ -215,7 +250,7 @@ def parse_taxonomy(data: dict[str, Any], path: str = SHIPPED) -> Taxonomy:
         if ids.count(fid) > 1:
             raise _fail(path, f"finding[{fid}].id", "is used twice",
                         "Give each finding its own id.")
-    return Taxonomy(purposes, activities, findings, session, path)
+    return Taxonomy(purposes, activities, findings, session, path, default)
 
 
 def _finding(path: str, t: dict[str, Any], purposes: dict[str, Purpose],

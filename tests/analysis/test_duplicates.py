@@ -156,6 +156,127 @@ requires = [{ activity = "A09" }, { activity = "R04" }]
     assert "mine.toml" in r.taxonomy
 
 
+DAY = 24.0  # hours
+
+
+def test_by_default_the_window_is_the_whole_journey() -> None:
+    """No window in the shipped taxonomy: the Politie's registration 500 days after the IND's is
+    still a repeat; the old 365-day window, as an override, splits them."""
+    assert TAX.window_days is None
+    assert {p.window_days for p in TAX.purposes.values()} == {None}
+    log = tiny([("a", "A01", "IND", "indigo", 0), ("a", "A08", "Politie", "pshv", 500 * DAY)])
+    r = duplicate_work(log)
+    reg = purpose(r, "registratie")
+    assert (r.window_days, reg.window_days) == (None, None)
+    assert (reg.occurrences, reg.repeats, reg.cross_partner) == (2, 1, 1)
+    assert reg.hours_lost == pytest.approx(effort("A08"))
+    assert r.finding("double_registration").evidence[0].event_ids == ("e0", "e1")
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["window_days"] is None and data["purposes"][0]["window_days"] is None
+    roundtrip(r)
+    split = duplicate_work(log, window_days=365)
+    assert (split.window_days, purpose(split, "registratie").window_days) == (365, 365)
+    assert (purpose(split, "registratie").repeats, split.finding("double_registration").instances
+            ) == (0, 0)
+    roundtrip(split)
+    assert duplicate_evidence(log, window_days=365).fetchall() == []
+    assert len(duplicate_evidence(log).fetchall()) == 2
+
+
+def test_a_window_per_purpose_from_the_taxonomy_and_the_override(tmp_path: Path) -> None:
+    user = tmp_path / "windows.toml"
+    user.write_text("[purpose.identiteitsonderzoek]\nwindow_days = 30\n", encoding="utf-8")
+    tax = load_taxonomy(user)
+    assert tax.purposes["identiteitsonderzoek"].window_days == 30
+    assert tax.purposes["registratie"].window_days is None and tax.window_days is None
+    log = tiny([
+        # a: the IND 20 days after the Politie (within 30: a repeat); DT&V 40 days later starts a
+        # new chain; the registration 400 days on is still a repeat (registratie has no window)
+        ("a", "A04", "Politie", "pshv", 0), ("a", "X11", "IND", "indigo", 20 * DAY),
+        ("a", "X22", "DT&V", "dtv", 60 * DAY), ("a", "A01", "IND", "indigo", 0),
+        ("a", "A08", "Politie", "pshv", 400 * DAY),
+        # b: exactly 30 days apart is within the window
+        ("b", "A04", "Politie", "pshv", 0), ("b", "X11", "IND", "indigo", 30 * DAY),
+    ])
+    r = duplicate_work(log, taxonomy=tax)
+    ident, reg = purpose(r, "identiteitsonderzoek"), purpose(r, "registratie")
+    assert (ident.window_days, reg.window_days, r.window_days) == (30, None, None)
+    assert (ident.occurrences, ident.repeats, ident.cross_partner, ident.affected) == (5, 2, 2, 2)
+    assert ident.hours_lost == pytest.approx(2 * effort("X11"))
+    assert {(p.from_organisation, p.organisation): p.repeats for p in r.pairs
+            if p.purpose == "identiteitsonderzoek"} == {("Politie", "IND"): 2}
+    assert (reg.repeats, r.finding("double_registration").instances) == (1, 1)
+    assert r.finding("triple_identity").instances == 0
+    occ = duplicate_occurrences(log, taxonomy=tax).filter(
+        "foreigner = 'vreemdeling:a' AND purpose = 'identiteitsonderzoek'")
+    assert occ.select("organisation, episode, n, kind").fetchall() == [
+        ("Politie", 1, 1, "original"), ("IND", 1, 2, "cross_partner"), ("DT&V", 2, 1, "original")]
+    roundtrip(r)
+    # the keyword overrides every purpose's window: 10 days splits all, 100 chains all
+    short = duplicate_work(log, taxonomy=tax, window_days=10)
+    assert short.window_days == 10 and {p.window_days for p in short.purposes} == {10}
+    assert (purpose(short, "identiteitsonderzoek").repeats, purpose(short, "registratie").repeats
+            ) == (0, 0)
+    long = duplicate_work(log, taxonomy=tax, window_days=100)
+    assert purpose(long, "identiteitsonderzoek").repeats == 3
+    assert long.finding("triple_identity").evidence[0].event_ids == ("e0", "e1", "e2")
+    assert duplicate_evidence(log, taxonomy=tax, window_days=100,
+                              finding="triple_identity").count("*").fetchall() == [(3,)]
+    whole = duplicate_work(log, taxonomy=tax, window_days=float("inf"))
+    assert whole.window_days is None and purpose(whole, "identiteitsonderzoek").repeats == 3
+    roundtrip(whole)
+    with pytest.raises(ValueError, match="window_days is nan"):
+        duplicate_work(log, window_days=float("nan"))
+
+
+def test_the_settings_window_is_the_default_of_every_purpose(tmp_path: Path) -> None:
+    user = tmp_path / "windows.toml"
+    user.write_text("[settings]\nwindow_days = 100\n[purpose.identiteitsonderzoek]\n"
+                    "window_days = 30\n[purpose.registratie]\nwindow_days = inf\n",
+                    encoding="utf-8")
+    tax = load_taxonomy(user)
+    assert tax.window_days == 100
+    windows = {n: tax.purposes[n].window_days for n in ("identiteitsonderzoek", "registratie",
+                                                        "biometrie")}
+    assert windows == {"identiteitsonderzoek": 30, "registratie": None, "biometrie": 100}
+    log = tiny([("a", "A03", "Politie", "pshv", 0), ("a", "A03", "Politie", "pshv", 90 * DAY),
+                ("a", "A03", "Politie", "pshv", 200 * DAY),
+                ("a", "A04", "Politie", "pshv", 0), ("a", "X11", "IND", "indigo", 40 * DAY),
+                ("a", "A01", "IND", "indigo", 0), ("a", "A08", "Politie", "pshv", 900 * DAY)])
+    r = duplicate_work(log, taxonomy=tax)
+    assert r.window_days == 100
+    assert [(p.purpose, p.window_days, p.repeats) for p in r.purposes] == [
+        ("biometrie", 100, 1), ("identiteitsonderzoek", 30, 0), ("registratie", None, 1)]
+    roundtrip(r)
+
+
+def test_results_saved_with_one_window_still_load() -> None:
+    """A result saved before the windows were per purpose gives every purpose its window."""
+    log = tiny([("a", "A01", "IND", "indigo", 0), ("a", "A08", "Politie", "pshv", 1)])
+    r = duplicate_work(log, window_days=365)
+    old = r.to_dict()
+    for p in old["purposes"]:
+        del p["window_days"]
+    assert DuplicateWork.from_dict(old) == r
+
+
+def test_the_report_prints_the_whole_journey_window() -> None:
+    from miner.report.render import render_report
+    from tests.report.test_results import EMPTY
+
+    def shown(value: float | None, lang: str, duplicates: bool = True) -> str:
+        results = {**EMPTY, "provenance": {**EMPTY["provenance"],
+                                           "parameters": {"duplicates_window_days": value}}}
+        if not duplicates:  # a log the analysis cannot run on: its section is left out
+            results = {**results, "duplicates": None, "left_out": ["duplicates"]}
+        html = render_report(results, lang=lang)
+        return html.split("<dt>duplicates_window_days</dt><dd>")[1].split("</dd>")[0]
+
+    assert (shown(None, "nl"), shown(None, "en")) == ("hele traject", "whole journey")
+    assert (shown(365, "nl"), shown(365, "en")) == ("365", "365")
+    assert shown(None, "en", duplicates=False) == "None"
+
+
 def finding(purpose: str, requires: str, head: str = "id = 'x'\nname = 'x'") -> str:
     return f"[[finding]]\n{head}\npurpose = '{purpose}'\nrequires = [{requires}]"
 
@@ -168,6 +289,12 @@ def finding(purpose: str, requires: str, head: str = "id = 'x'\nname = 'x'") -> 
     ("[purpose.registratie]\nduplicat = true", "purpose.registratie.duplicat"),
     ("[settings]\nsession_hours = '8'", "settings.session_hours"),
     ("[settings]\nsession_hours = 0", "settings.session_hours"),
+    ("[settings]\nwindow_days = -0.5", "settings.window_days"),
+    ("[settings]\nwindow_days = true", "settings.window_days"),
+    ("[purpose.registratie]\nwindow_days = -1", "purpose.registratie.window_days"),
+    ("[purpose.registratie]\nwindow_days = '365'", "purpose.registratie.window_days"),
+    ("[purpose.registratie]\nwindow_days = nan", "purpose.registratie.window_days"),
+    ("[purpose.gehoor]\nwindow_days = -inf", "purpose.gehoor.window_days"),
     ("[findings]\nx = 1", "findings"),
     (finding("opvang", "{ organisation = 'COA' }, { source = 'coa' }"), "finding[x].purpose"),
     (finding("registratie", "{ organisation = 'IND' }, { organisation = 'IND' }"),
@@ -184,6 +311,26 @@ def test_taxonomy_errors_name_the_file_and_key(tmp_path: Path, text: str, key: s
     with pytest.raises(SchemaError) as caught:
         load_taxonomy(user)
     assert f"key '{key}'" in str(caught.value) and "bad.toml" in str(caught.value)
+
+
+OVER = "bad.toml (over miner/data/taxonomy.toml): key"
+FIX = "Give a number of days >= 0, or leave the key out (or write inf) for the whole journey."
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[purpose.registratie]\nwindow_days = -1",
+     f"{OVER} 'purpose.registratie.window_days' is -1. {FIX}"),
+    ("[purpose.registratie]\nwindow_days = '365'",
+     "bad.toml: key 'purpose.registratie.window_days' is '365'. Expected a number."),
+    ("[settings]\nwindow_days = -7", f"{OVER} 'settings.window_days' is -7. {FIX}"),
+])
+def test_a_bad_window_says_what_was_found_and_the_fix(tmp_path: Path, text: str,
+                                                      message: str) -> None:
+    user = tmp_path / "bad.toml"
+    user.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError) as caught:
+        load_taxonomy(user)
+    assert str(caught.value).endswith(message)
 
 
 def test_shipped_taxonomy_covers_the_catalogue() -> None:
