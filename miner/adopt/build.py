@@ -29,13 +29,16 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miner.adopt.profile import ORGANISATION_ATTRIBUTES, LogProfile
 from miner.catalogue import chain_catalogue
 from miner.errors import SchemaError, UnknownNameError
 from miner.model.filters import sql_literal
 from miner.model.log import Log, first_row
+
+if TYPE_CHECKING:
+    from miner.ingest.pseudonyms import PseudonymKey
 
 FOREIGNER = "vreemdeling"
 #: share of events with a catalogue activity from which a log is read as a chain log ("auto")
@@ -81,9 +84,11 @@ class LogFacts:
 
 
 def adopt(log: Log, profile: LogProfile, *, object_type: str | None = None,
-          key_file: str | None = None, name: str = "the log") -> LogFacts:
+          key_file: str | None = None, key: PseudonymKey | None = None,
+          name: str = "the log") -> LogFacts:
     """Give the writable in-memory ``log`` the chain shape (see the module docstring); ``name``
-    (the file it was read from) is named in errors.
+    (the file it was read from) is named in errors. Raw V-nummers are pseudonymised with ``key``,
+    else with the key of ``key_file`` (else ``MINER_PSEUDONYM_KEY``).
 
     Raises:
         SchemaError: the case notion, the organisation or an activity mapping of the profile does
@@ -91,7 +96,7 @@ def adopt(log: Log, profile: LogProfile, *, object_type: str | None = None,
     """
     con = log.con
     case_type = _case_notion(log, profile, object_type, name)
-    _foreigners(log, case_type, profile, key_file, name)
+    _foreigners(log, case_type, profile, key or key_file, name)
     share, unmapped = _activities(log, profile)
     use = profile.catalogue if profile.catalogue != "auto" else (
         "chain" if share >= CHAIN_SHARE else "none")
@@ -196,8 +201,8 @@ def _case_notion(log: Log, profile: LogProfile, object_type: str | None, name: s
     return wanted
 
 
-def _foreigners(log: Log, case_type: str, profile: LogProfile, key_file: str | None,
-                name: str) -> None:
+def _foreigners(log: Log, case_type: str, profile: LogProfile,
+                key_or_file: PseudonymKey | str | None, name: str) -> None:
     """Pseudonymise raw V-nummers (``identifiers = "v-nummers"``), refuse ids that look raw."""
     con = log.con
     row = first_row(con.execute(
@@ -215,7 +220,8 @@ def _foreigners(log: Log, case_type: str, profile: LogProfile, key_file: str | N
         return
     from miner.ingest.pseudonyms import PseudonymKey
 
-    key = PseudonymKey.load(key_file)
+    key = (key_or_file if isinstance(key_or_file, PseudonymKey)
+           else PseudonymKey.load(key_or_file))
     ids = [r[0] for r in con.execute(
         f"SELECT object_id FROM objects WHERE object_type = '{FOREIGNER}'").fetchall()]
     pairs = []

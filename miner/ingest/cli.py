@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
             "or a .duckdb file (the mappings' tables), or DSN#schema.table."
         ),
     )
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="files, folders or databases")
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="files, folders or databases; an event log (OCEL 2.0, XES) "
+                        "is taken as it is, read with --profile")
     parser.add_argument("--workspace", required=True, type=Path, metavar="WS",
                         help="the workspace (.duckdb file; created when missing)")
     parser.add_argument("--mapping", action="append", type=Path, default=[], metavar="FILE",
@@ -30,6 +31,9 @@ def register(subparsers: Any) -> None:
                         "mappings of the simulated chain)")
     parser.add_argument("--key-file", type=Path, metavar="FILE",
                         help="the pseudonymisation key (default: environment MINER_PSEUDONYM_KEY)")
+    parser.add_argument("--profile", type=Path, metavar="FILE.toml",
+                        help="how an event-log SOURCE (OCEL 2.0, XES) reads as a chain log "
+                             "(docs/bring-your-own-log.md)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the summary as JSON")
     parser.add_argument("--memory-limit", default="1GB", metavar="SIZE",
                         help="cap on DuckDB's memory while ingesting; it spills beyond "
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with spinner("ingesting"):
             summary = ingest(log, args.sources, key=key, mappings=mappings,
-                             memory_limit=args.memory_limit)
+                             memory_limit=args.memory_limit, profile=args.profile)
     finally:
         log.close()
     print(summary.to_text())

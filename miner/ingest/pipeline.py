@@ -11,6 +11,7 @@ holds is skipped, so ingesting the same file twice changes nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +32,7 @@ from miner.ingest.accounting import (
     write_accounting,
 )
 from miner.ingest.identity import link_identities
+from miner.ingest.logsource import ingest_log, is_log_file
 from miner.ingest.mapping import Mapping, shipped_mappings
 from miner.ingest.prepare import PreparedSource, catalogue_table, lit, prepare, resolve_columns
 from miner.ingest.pseudonyms import PseudonymKey
@@ -169,8 +172,13 @@ def ingest(
     mappings: Sequence[Mapping] | None = None,
     as_of: datetime | None = None,
     memory_limit: str = "1GB",
+    profile: str | Path | None = None,
 ) -> IngestSummary:
     """Ingest partner exports into ``workspace`` and return the summary (see docs/ingest.md).
+
+    An event-log file among ``sources`` (OCEL 2.0, XES) is adopted with the log ``profile``
+    (docs/bring-your-own-log.md) and appended on its own, before the partner exports
+    (:mod:`miner.ingest.logsource`).
 
     ``as_of`` is the moment of ingest for the ``time_in_future`` rule (default: now).
     ``memory_limit`` caps DuckDB's memory while ingesting (it spills beyond; the workspace's own
@@ -180,6 +188,21 @@ def ingest(
     as_of = as_of or datetime.now(UTC)
     create_ingest_tables(workspace.con)
     _check_key(workspace, key)
+    logs = [Path(str(s)) for s in sources if is_log_file(s)]
+    sources = [s for s in sources if not is_log_file(s)]
+    from_logs: list[dict[str, Any]] = []
+    skipped_logs: list[dict[str, str]] = []
+    for path in logs:
+        row = ingest_log(workspace, path, key=key, profile=profile, batch=_next_batch(workspace))
+        if row is None:
+            skipped_logs.append({"source": str(path), "reason": "already ingested"})
+        else:
+            from_logs.append(row)
+    if not sources:
+        if FOREIGNER in workspace.object_types():
+            build_case_index(workspace, [FOREIGNER])
+        return IngestSummary(from_logs, sum(r["events_made"] for r in from_logs),
+                             workspace.count("objects"), {}, {}, {}, [], skipped_logs)
     pairs = discover(sources, mappings)
     limit = first_row(workspace.con.execute("SELECT current_setting('memory_limit')"))
     workspace.con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -188,7 +211,9 @@ def ingest(
         _stage_tables(stage, workspace, mappings)
         prepared, skipped = _read_all(stage, workspace, pairs, key, as_of)
         if not prepared:
-            return IngestSummary([], 0, 0, {}, {}, {}, [], skipped)
+            return IngestSummary(from_logs, sum(r["events_made"] for r in from_logs),
+                                 workspace.count("objects") if from_logs else 0, {}, {}, {}, [],
+                                 skipped_logs + skipped)
         events_sources = [p for p in prepared if p.mapping.kind == "events"]
         source_facts(stage, prepared)
         _link(stage, workspace, events_sources, key)
@@ -196,6 +221,10 @@ def ingest(
         stage_attributes(stage, prepared)
         stage_objects(stage, prepared)
         summary = stage_accounting(stage, prepared, skipped)
+        if from_logs or skipped_logs:
+            summary = dataclasses.replace(
+                summary, sources=from_logs + summary.sources, skipped=skipped_logs + summary.skipped,
+                events=summary.events + sum(r["events_made"] for r in from_logs))
         sink = TableSink(workspace.con)
         try:
             batch = _next_batch(workspace)

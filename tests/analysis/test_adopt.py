@@ -318,13 +318,38 @@ def test_the_report_of_a_real_log_leaves_the_chain_sections_out(tmp_path: Path) 
     assert len(results["process_map"]["nodes"]) > 20
 
 
-def test_ingest_given_an_event_log_says_how_to_analyse_it(
-        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_ingest_takes_an_event_log_as_a_source_with_its_accounting(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, ingested_short: Ingested,
+        exported: Path) -> None:
+    import json
     key = tmp_path / "key"
     key.write_bytes(b"a key of the test, 32 bytes long!")
-    source = reallog("ocel20_example.jsonocel")
-    assert main(["ingest", "--workspace", str(tmp_path / "ws.duckdb"), "--key-file", str(key),
-                 str(source)]) == 3
-    error = capsys.readouterr().err
-    assert "an event log (OCEL 2.0 JSON), not a partner export" in error
-    assert f"miner analyze {source}" in error
+    workspace = tmp_path / "ws.duckdb"
+    argv = ["ingest", "--workspace", str(workspace), "--key-file", str(key), str(exported),
+            "--json", str(tmp_path / "summary.json")]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    log = connect(workspace, read_only=True)
+    try:
+        events = log.count("events")
+        files = log.con.execute("SELECT source, kind, rows FROM ingest_files").fetchall()
+        reconciled = log.con.execute(
+            "SELECT rows_read, rows_to_events + rows_to_figures + rows_quarantined + "
+            "duplicate_rows, events_made FROM ingest_reconciliation").fetchall()
+        ingested = analyze(log, only=["handoffs", "duplicates"]).to_dict()["results"]
+    finally:
+        log.close()
+    original = connect(ingested_short.workspace, read_only=True)
+    try:
+        assert events == original.count("events")
+        expected = analyze(original, only=["handoffs", "duplicates"]).to_dict()["results"]
+    finally:
+        original.close()
+    assert files == [("log", "OCEL 2.0 JSON", events)]
+    assert reconciled == [(events, events, events)]
+    assert summary["events"] == events and summary["rows"] == events
+    assert _equal(ingested, expected)
+    # the same file again is recognised by its content and skipped
+    assert main(argv) == 0
+    again = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert again["events"] == 0 and again["skipped"][0]["reason"] == "already ingested"
