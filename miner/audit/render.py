@@ -52,7 +52,7 @@ def render_audit(results: Mapping[str, Any], *, lang: str = "nl") -> str:
     shown by :func:`miner.audit.details.detail_text` (translated; the results keep the English)."""
     if results.get("kind") != KIND or results.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"not audit results (kind {KIND!r}, schema version {SCHEMA_VERSION})")
-    t = catalogue(lang)
+    t = catalogue(lang, results.get("subject", "foreigners"))
     template = environment().get_template("audit.html.j2")
     return template.render(
         r=results, t=t, a=t["audit"], lang=lang, sections=SECTIONS, decisions=DECISIONS,

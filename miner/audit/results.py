@@ -90,6 +90,8 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
         drill = drilldown(log, c.deviations, ids[:found], per_category)
         origin = provenance(log)
         workspace = log.path.name if log.path is not None else None
+        from miner.adopt import log_facts
+        chain = log_facts(log).chain
     finally:
         if isinstance(source, (str, Path)):
             log.close()
@@ -119,6 +121,8 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
                            "drilldown_per_category": per_category,
                            "accepted_sample": sample}},
     }
+    if not chain:
+        results["subject"] = "cases"  # a log without the chain catalogue: its cases, no foreigners
     # json round trip: the results hold only what the saved file holds (lists, not tuples)
     results = json.loads(json.dumps(results, sort_keys=True, ensure_ascii=False))
     text = json.dumps(results, sort_keys=True, ensure_ascii=False)

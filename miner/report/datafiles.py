@@ -25,12 +25,32 @@ def layout() -> dict[str, Any]:
     return tomllib.loads(_text("layout.toml"))
 
 
+SUBJECTS = ("foreigners", "cases")
+
+
 @cache
-def catalogue(lang: str) -> dict[str, Any]:
-    """The message catalogue of ``lang`` (``nl`` or ``en``)."""
+def catalogue(lang: str, subject: str = "foreigners") -> dict[str, Any]:
+    """The message catalogue of ``lang`` (``nl`` or ``en``). For ``subject = "cases"`` (a log
+    without the chain catalogue, whose cases are no foreigners) every text is rewritten with the
+    catalogue's own ``[subject.cases]`` replacements, applied in file order."""
     if lang not in LANGUAGES:
         raise UnknownNameError("report language", lang, LANGUAGES)
-    return tomllib.loads(_text(f"{lang}.toml"))
+    if subject not in SUBJECTS:
+        raise UnknownNameError("report subject", subject, SUBJECTS)
+    texts: dict[str, Any] = tomllib.loads(_text(f"{lang}.toml"))
+    replacements = texts.pop("subject", {}).get(subject, {})
+    return _rewritten(texts, tuple(replacements.items())) if subject != "foreigners" else texts
+
+
+def _rewritten(value: Any, replacements: tuple[tuple[str, str], ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _rewritten(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewritten(v, replacements) for v in value]
+    if isinstance(value, str):
+        for old, new in replacements:
+            value = value.replace(old, new)
+    return value
 
 
 def package_file_sha256(*parts: str) -> str:

@@ -70,7 +70,7 @@ def environment() -> jinja2.Environment:
 def render_report(results: Mapping[str, Any], *, lang: str = "nl") -> str:
     """The report HTML of ``results`` (from :func:`miner.report.build_report_results` or its
     saved JSON) in ``lang`` (``nl`` or ``en``)."""
-    t = catalogue(lang)
+    t = catalogue(lang, results.get("subject", "foreigners"))
     limits = layout()["limits"]
     pm = results["process_map"]
     graph = map_layout(pm["nodes"], pm["edges"], max_edges=int(limits["map_edges"]),

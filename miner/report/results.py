@@ -140,8 +140,11 @@ def build_report_results(source: Log | str | Path, period: Period | str, *,
     finally:
         if isinstance(source, (str, Path)):
             log.close()
-    return assemble(period, before, span, current, previous, quality, origin, conformance,
-                    left_out, catalogue=facts.chain)
+    results = assemble(period, before, span, current, previous, quality, origin, conformance,
+                       left_out, catalogue=facts.chain)
+    if not facts.chain:
+        results["subject"] = "cases"  # a log without the chain catalogue: its cases, no foreigners
+    return results
 
 
 def assemble(period: Period, before: Period, span: tuple[date, date],

@@ -308,6 +308,12 @@ def test_the_report_of_a_real_log_leaves_the_chain_sections_out(tmp_path: Path) 
     assert {"process-map", "bottlenecks", "handoffs"} <= set(sections)
     results = json.loads(out.with_name("bpic.results.json").read_text("utf-8"))
     assert results["left_out"] == ["duplicates", "norms"]
+    # its cases are no foreigners: the texts say "zaken", and the title drops the chain
+    assert results["subject"] == "cases"
+    assert "<title>Knelpuntenrapport 2012-Q1</title>" in html
+    assert "Zaken in de periode" in html
+    # only the data files' names in the provenance still say it
+    assert re.findall(r"(?<!reference/)vreemdeling", html.lower()) == []
     assert [k["key"] for k in results["kpis"]] == ["top_wait_days", "foreigners",
                                                    "mean_lead_days", "handoff_share"]
     # every activity of the log is on the map (none is a catalogue activity)
@@ -353,3 +359,18 @@ def test_ingest_takes_an_event_log_as_a_source_with_its_accounting(
     assert main(argv) == 0
     again = json.loads((tmp_path / "summary.json").read_text("utf-8"))
     assert again["events"] == 0 and again["skipped"][0]["reason"] == "already ingested"
+
+
+def test_the_audit_of_a_real_log_against_its_model_speaks_of_cases(tmp_path: Path) -> None:
+    import json
+    out = tmp_path / "audit.html"
+    assert main(["audit", str(reallog("receipt.xes")), "--model",
+                 str(reallog("receipt-imf.ptml")), "--lang", "en", "--out", str(out)]) == 0
+    results = json.loads(out.with_name("audit.results.json").read_text("utf-8"))
+    assert results["subject"] == "cases"
+    assert results["headline"]["foreigners"] == 1434
+    html = out.read_text("utf-8")
+    import re
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)>.*?</\1>", "", html, flags=re.DOTALL))
+    assert "<title>Conformance audit" in html and "cases" in text
+    assert "foreigner" not in text.lower()
