@@ -21,6 +21,7 @@ from miner.audit.cli import register as register_audit
 from miner.conformance.cli import register as register_conformance
 from miner.demo import register as register_demo
 from miner.errors import MinerError
+from miner.explore.cli import register as register_explore
 from miner.ingest.cli import register as register_ingest
 from miner.model.filters import (
     AttributeFilter,
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_report(commands)
     register_audit(commands)
     register_demo(commands)
+    register_explore(commands)
     return parser
 
 

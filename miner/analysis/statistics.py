@@ -22,7 +22,9 @@ from miner.model.log import Log, first_row
 
 @dataclass(frozen=True)
 class LogStatistics:
-    """Counts of a log; ``cases``/``variants``/``object_type`` are None without a case notion."""
+    """Counts of a log; ``cases``/``variants``/``case_events``/``object_type`` are None without a
+    case notion. ``case_events`` counts the events of the case notion's (filtered) cases, one per
+    case an event belongs to; ``events`` the whole log's."""
 
     events: int
     objects: int
@@ -34,6 +36,7 @@ class LogStatistics:
     object_type: str | None = None
     cases: int | None = None
     variants: int | None = None
+    case_events: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **self.__dict__}
@@ -53,9 +56,9 @@ def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStati
         )
     )
     assert row is not None
-    cases = variants = None
+    cases = variants = case_events = None
     if case_notion is not None:
-        cases, variants = _cases_and_variants(case_notion)
+        cases, variants, case_events = _cases_and_variants(case_notion)
     return LogStatistics(
         events=int(row[0]),
         objects=int(row[1]),
@@ -67,14 +70,16 @@ def log_statistics(log: Log, *, case_notion: EventLog | None = None) -> LogStati
         object_type=case_notion.object_type if case_notion is not None else None,
         cases=cases,
         variants=variants,
+        case_events=case_events,
     )
 
 
-def _cases_and_variants(case_notion: EventLog) -> tuple[int, int]:
+def _cases_and_variants(case_notion: EventLog) -> tuple[int, int, int]:
     from miner.analysis.variants import variants
 
     found = variants(case_notion)
-    return found.cases, len(found.table)
+    events = int((found.table["cases"] * found.table["events"]).sum())
+    return found.cases, len(found.table), events
 
 
 @dataclass(frozen=True, eq=False)

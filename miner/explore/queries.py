@@ -1,0 +1,279 @@
+"""What the explorer shows, computed on the server: the browser receives only what it draws.
+
+Every function takes the base view (:class:`~miner.model.flatten.EventLog`, the log flattened on
+the chosen case notion) and the explorer's filter list, parsed by :func:`parse_filters` from the
+JSON the page sends (one object per filter chip, applied in order):
+
+============  ==============================================================  =================
+``kind``      keys                                                            filter
+============  ==============================================================  =================
+time          ``start``, ``end`` (ISO 8601), ``mode`` events|contained|        TimeWindow
+              intersecting
+attribute     ``name``, ``values``, ``level`` event|case, ``retain``           AttributeFilter
+activity      ``values``, ``retain`` (cases with / without one of them)        AttributeFilter
+variant       ``variants`` (lists of activities), ``retain``                   VariantFilter
+duration      ``min_s``, ``max_s``, ``retain``                                  DurationFilter
+follows       ``source``, ``target``, ``directly``, ``retain``                  FollowsFilter
+endpoint      ``activities``, ``side`` start|end, ``retain``                    EndpointFilter
+============  ==============================================================  =================
+
+Terms of the process map: an activity's **frequency** is its number of events in the view; the
+**activity share** keeps the most frequent activities up to that share of the activities
+(at least one); the **path share** keeps the most frequent edges among them up to that share of
+those edges. The edge value is its frequency or, for performance, the ``mean``, ``median``,
+``p90`` or ``total`` seconds between the two events (total = mean x frequency).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from miner.errors import InputError
+from miner.model.filters import (
+    AttributeFilter,
+    DurationFilter,
+    EndpointFilter,
+    Filter,
+    FollowsFilter,
+    TimeWindow,
+    VariantFilter,
+    sql_literal,
+)
+from miner.model.flatten import EventLog
+from miner.model.view import open_scope
+
+METRICS = ("frequency", "mean", "median", "p90", "total")
+
+
+def _time(value: Any, key: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InputError(f"filter time {key} {value!r} is not an ISO 8601 time") from exc
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InputError(f"filter key {key!r} needs a non-empty list of names, found {value!r}")
+    return tuple(value)
+
+
+def parse_filter(spec: Mapping[str, Any]) -> Filter:
+    """One filter from its JSON object (see the module docstring)."""
+    kind = spec.get("kind")
+    retain = bool(spec.get("retain", True))
+    if kind == "time":
+        return TimeWindow(_time(spec.get("start"), "start"), _time(spec.get("end"), "end"),
+                          spec.get("mode", "events"))
+    if kind == "attribute":
+        return AttributeFilter(str(spec["name"]), _strings(spec.get("values"), "values"),
+                               level=spec.get("level", "event"), retain=retain)
+    if kind == "activity":
+        return AttributeFilter("activity", _strings(spec.get("values"), "values"), level="case",
+                               retain=retain)
+    if kind == "variant":
+        variants = spec.get("variants")
+        if not isinstance(variants, list) or not variants:
+            raise InputError("a variant filter needs 'variants': a list of activity lists")
+        return VariantFilter(tuple(_strings(v, "variants") for v in variants), retain=retain)
+    if kind == "duration":
+        low, high = spec.get("min_s"), spec.get("max_s")
+        return DurationFilter(None if low is None else float(low),
+                              None if high is None else float(high), retain=retain)
+    if kind == "follows":
+        return FollowsFilter(str(spec["source"]), str(spec["target"]),
+                             directly=bool(spec.get("directly", True)), retain=retain)
+    if kind == "endpoint":
+        return EndpointFilter(_strings(spec.get("activities"), "activities"),
+                              side=spec.get("side", "start"), retain=retain)
+    raise InputError(f"unknown filter kind {kind!r}; known: time, attribute, activity, variant, "
+                     "duration, follows, endpoint")
+
+
+def parse_filters(specs: Any) -> list[Filter]:
+    """The filter list of the page (a JSON list of filter objects)."""
+    if not isinstance(specs, list):
+        raise InputError("filters are a JSON list of filter objects")
+    try:
+        return [parse_filter(s) for s in specs]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"a filter is malformed: {exc}") from exc
+
+
+def counts(view: EventLog) -> dict[str, int]:
+    """Cases and events of ``view``."""
+    con = view.log.con
+    with open_scope(view) as scope:
+        row = con.execute(f"SELECT (SELECT count(*) FROM ({scope.cases})), "
+                          f"(SELECT count(*) FROM ({scope.steps}))").fetchone()
+    return {"cases": int(row[0]) if row else 0, "events": int(row[1]) if row else 0}
+
+
+def activity_count(view: EventLog) -> int:
+    """Distinct activities of ``view``."""
+    with open_scope(view) as scope:
+        row = view.log.con.execute(f"SELECT count(DISTINCT act) FROM ({scope.steps})").fetchone()
+    return int(row[0]) if row else 0
+
+
+def chip_counts(base: EventLog, filters: Sequence[Filter]) -> list[dict[str, int]]:
+    """What each chip keeps: the cases and events after the filters up to and including it."""
+    return [counts(base.narrowed(*filters[: i + 1])) for i in range(len(filters))]
+
+
+def process_map(view: EventLog, *, activity_share: float = 1.0, path_share: float = 1.0,
+                metric: str = "frequency", lanes: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The nodes and edges to draw (see the module docstring); ``lanes``: activity → lane."""
+    if metric not in METRICS:
+        raise InputError(f"unknown map metric {metric!r}; known: {', '.join(METRICS)}")
+    from miner.model.case_index import DFG_SQL
+
+    con = view.log.con
+    with open_scope(view) as scope:
+        names = scope.index.table("activity_codes")
+        activities = con.execute(
+            f"SELECT n.activity, count(*) AS n FROM ({scope.steps}) s JOIN {names} n "
+            "ON n.code = s.act GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+        edges = con.execute(f"SELECT * FROM ({DFG_SQL.format(steps=scope.steps, names=names)}) "
+                            "ORDER BY frequency DESC, source, target").fetchall()
+        ends = con.execute(f"""
+            SELECT 'start', n.activity, count(*) FROM ({scope.cases}) c JOIN {names} n
+                ON n.code = c.first_act GROUP BY ALL
+            UNION ALL
+            SELECT 'end', n.activity, count(*) FROM ({scope.cases}) c JOIN {names} n
+                ON n.code = c.last_act GROUP BY ALL""").fetchall()
+    keep_n = max(1, math.ceil(len(activities) * _share(activity_share))) if activities else 0
+    kept = {a for a, _ in activities[:keep_n]}
+    among = [e for e in edges if e[0] in kept and e[1] in kept]
+    paths = among[: math.ceil(len(among) * _share(path_share))]
+    lane_of = lanes or {}
+    return {
+        "metric": metric,
+        "activities_total": len(activities), "edges_total": len(edges),
+        "nodes": [{"id": a, "frequency": int(n), "lane": lane_of.get(a),
+                   "starts": next((int(c) for s, x, c in ends if s == "start" and x == a), 0),
+                   "ends": next((int(c) for s, x, c in ends if s == "end" and x == a), 0)}
+                  for a, n in activities[:keep_n]],
+        "edges": [{"source": s, "target": t, "frequency": int(f),
+                   "value": _edge_value(metric, int(f), mean, median, p90)}
+                  for s, t, f, mean, median, p90, *_ in paths],
+    }
+
+
+def _share(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+
+
+def _edge_value(metric: str, frequency: int, mean: float | None, median: float | None,
+                p90: float | None) -> float:
+    if metric == "frequency":
+        return float(frequency)
+    chosen = {"mean": mean, "median": median, "p90": p90,
+              "total": None if mean is None else mean * frequency}[metric]
+    return float(chosen) if chosen is not None else 0.0
+
+
+def variant_list(view: EventLog, *, top: int = 50) -> dict[str, Any]:
+    """The most frequent variants: activities, cases, share of the cases, mean duration (s)."""
+    con = view.log.con
+    with open_scope(view) as scope:
+        total_row = con.execute(f"SELECT count(*) FROM ({scope.cases})").fetchone()
+        rows = con.execute(f"""
+            SELECT activities, count(*) AS cases, avg(duration_us) / 1e6 AS mean_s
+            FROM ({scope.cases_with_variant()}) GROUP BY activities
+            ORDER BY cases DESC, CAST(activities AS VARCHAR) LIMIT {int(top)}""").fetchall()
+        distinct = con.execute(f"SELECT count(DISTINCT activities) FROM "
+                               f"({scope.cases_with_variant()})").fetchone()
+    total = int(total_row[0]) if total_row else 0
+    return {"cases": total, "variants_total": int(distinct[0]) if distinct else 0,
+            "variants": [{"activities": list(a), "cases": int(n),
+                          "share": int(n) / total if total else 0.0, "mean_s": float(m or 0.0)}
+                         for a, n, m in rows]}
+
+
+def statistics(view: EventLog, *, bins: int = 20) -> dict[str, Any]:
+    """Events per month, a histogram of case durations, and the activity table."""
+    con = view.log.con
+    with open_scope(view) as scope:
+        names = scope.index.table("activity_codes")
+        months = con.execute(
+            f"SELECT strftime(date_trunc('month', timestamp), '%Y-%m') AS m, count(*) "
+            f"FROM ({scope.steps}) GROUP BY 1 ORDER BY 1").fetchall()
+        span = con.execute(f"SELECT min(duration_us), max(duration_us), avg(duration_us), "
+                           f"median(duration_us) FROM ({scope.cases})").fetchone()
+        low, high = (span[0] or 0, span[1] or 0) if span else (0, 0)
+        width = max(1, math.ceil((high - low + 1) / bins))
+        histogram = con.execute(
+            f"SELECT least({bins - 1}, (duration_us - {low}) // {width}) AS b, count(*) "
+            f"FROM ({scope.cases}) GROUP BY 1 ORDER BY 1").fetchall()
+        table = con.execute(f"""
+            SELECT n.activity, count(*) AS events, count(DISTINCT s.case_no) AS cases
+            FROM ({scope.steps}) s JOIN {names} n ON n.code = s.act
+            GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()
+    return {
+        "events_per_month": [{"month": m, "events": int(n)} for m, n in months],
+        "durations": {"mean_s": (span[2] or 0) / 1e6 if span else 0.0,
+                      "median_s": (span[3] or 0) / 1e6 if span else 0.0,
+                      "bins": [{"from_s": (low + b * width) / 1e6,
+                                "to_s": (low + (b + 1) * width) / 1e6, "cases": int(n)}
+                               for b, n in histogram]},
+        "activities": [{"activity": a, "events": int(e), "cases": int(c)} for a, e, c in table],
+    }
+
+
+def case_list(view: EventLog, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The first cases of the view (by case id), with their events and duration."""
+    con = view.log.con
+    with open_scope(view) as scope:
+        rows = con.execute(f"SELECT case_id, events, duration_us / 1e6 FROM ({scope.cases}) "
+                           f"ORDER BY case_id LIMIT {int(limit)}").fetchall()
+    return [{"case": str(c), "events": int(n), "duration_s": float(d or 0)} for c, n, d in rows]
+
+
+def case_detail(view: EventLog, case_id: str) -> dict[str, Any]:
+    """One case: its events in order with their attributes and source rows."""
+    con = view.log.con
+    events = con.execute(f"""
+        SELECT e.event_id, e.event_type, e.timestamp, e.source, e.source_file, e.source_row
+        FROM events e JOIN event_objects eo ON eo.event_id = e.event_id
+        JOIN objects o ON o.object_id = eo.object_id AND o.object_type = {sql_literal(view.object_type)}
+        WHERE o.object_id = ? ORDER BY e.timestamp, e.seq""", [case_id]).fetchall()
+    if not events:
+        raise InputError(f"no case {case_id!r} of type {view.object_type!r}")
+    ids = [e[0] for e in events]
+    attributes: dict[str, list[dict[str, str]]] = {i: [] for i in ids}
+    for event_id, name, value in con.execute("""
+            SELECT event_id, name, coalesce(value_string, CAST(value_integer AS VARCHAR),
+                   CAST(value_float AS VARCHAR), CAST(value_boolean AS VARCHAR),
+                   CAST(value_time AS VARCHAR))
+            FROM event_attributes WHERE event_id IN (SELECT unnest(?)) ORDER BY seq""",
+                                             [ids]).fetchall():
+        attributes[event_id].append({"name": name, "value": value})
+    return {"case": case_id, "events": [
+        {"event_id": i, "activity": a, "time": t.isoformat(), "source": s, "source_file": f,
+         "source_row": r, "attributes": attributes[i]} for i, a, t, s, f, r in events]}
+
+
+def export_csv(view: EventLog) -> str:
+    """The events of the view as CSV: case, activity, timestamp (ISO 8601, UTC), event id."""
+    import csv
+    import io
+
+    con = view.log.con
+    with open_scope(view) as scope:
+        rows = con.execute(f"""
+            SELECT c.case_id, n.activity, s.timestamp, e.event_id
+            FROM ({scope.steps}) s JOIN ({scope.cases}) c USING (case_no)
+            JOIN {scope.index.table('activity_codes')} n ON n.code = s.act
+            JOIN events e ON e.seq = s.event_seq
+            ORDER BY c.case_id, s.pos""").fetchall()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["case", "activity", "timestamp", "event_id"])
+    writer.writerows([c, a, t.isoformat(), e] for c, a, t, e in rows)
+    return out.getvalue()
