@@ -27,7 +27,7 @@ those edges. The edge value is its frequency or, for performance, the ``mean``, 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from miner.model.filters import (
     sql_literal,
 )
 from miner.model.flatten import EventLog
-from miner.model.view import open_scope
+from miner.model.view import Scope, open_scope
 
 METRICS = ("frequency", "mean", "median", "p90", "total")
 
@@ -105,13 +105,16 @@ def parse_filters(specs: Any) -> list[Filter]:
         raise InputError(f"a filter is malformed: {exc}") from exc
 
 
+def _scope_counts(view: EventLog, scope: Scope) -> dict[str, int]:
+    row = view.log.con.execute(f"SELECT (SELECT count(*) FROM ({scope.cases})), "
+                               f"(SELECT count(*) FROM ({scope.steps}))").fetchone()
+    return {"cases": int(row[0]) if row else 0, "events": int(row[1]) if row else 0}
+
+
 def counts(view: EventLog) -> dict[str, int]:
     """Cases and events of ``view``."""
-    con = view.log.con
     with open_scope(view) as scope:
-        row = con.execute(f"SELECT (SELECT count(*) FROM ({scope.cases})), "
-                          f"(SELECT count(*) FROM ({scope.steps}))").fetchone()
-    return {"cases": int(row[0]) if row else 0, "events": int(row[1]) if row else 0}
+        return _scope_counts(view, scope)
 
 
 def activity_count(view: EventLog) -> int:
@@ -121,20 +124,18 @@ def activity_count(view: EventLog) -> int:
     return int(row[0]) if row else 0
 
 
-def chip_counts(base: EventLog, filters: Sequence[Filter]) -> list[dict[str, int]]:
-    """What each chip keeps: the cases and events after the filters up to and including it."""
-    return [counts(base.narrowed(*filters[: i + 1])) for i in range(len(filters))]
-
-
 def process_map(view: EventLog, *, activity_share: float = 1.0, path_share: float = 1.0,
                 metric: str = "frequency", lanes: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The nodes and edges to draw (see the module docstring); ``lanes``: activity → lane."""
+    """The nodes and edges to draw (see the module docstring); ``lanes``: activity → lane;
+    ``chips``: the cases and events each filter keeps (after it and the ones before), counted in
+    the same pass."""
     if metric not in METRICS:
         raise InputError(f"unknown map metric {metric!r}; known: {', '.join(METRICS)}")
     from miner.model.case_index import DFG_SQL
 
     con = view.log.con
-    with open_scope(view) as scope:
+    chips: list[dict[str, int]] = []
+    with open_scope(view, after_each=lambda s: chips.append(_scope_counts(view, s))) as scope:
         names = scope.index.table("activity_codes")
         activities = con.execute(
             f"SELECT n.activity, count(*) AS n FROM ({scope.steps}) s JOIN {names} n "
@@ -153,7 +154,7 @@ def process_map(view: EventLog, *, activity_share: float = 1.0, path_share: floa
     paths = among[: math.ceil(len(among) * _share(path_share))]
     lane_of = lanes or {}
     return {
-        "metric": metric,
+        "metric": metric, "chips": chips,
         "activities_total": len(activities), "edges_total": len(edges),
         "nodes": [{"id": a, "frequency": int(n), "lane": lane_of.get(a),
                    "starts": next((int(c) for s, x, c in ends if s == "start" and x == a), 0),
@@ -212,9 +213,9 @@ def statistics(view: EventLog, *, bins: int = 20) -> dict[str, Any]:
             f"SELECT least({bins - 1}, (duration_us - {low}) // {width}) AS b, count(*) "
             f"FROM ({scope.cases}) GROUP BY 1 ORDER BY 1").fetchall()
         table = con.execute(f"""
-            SELECT n.activity, count(*) AS events, count(DISTINCT s.case_no) AS cases
-            FROM ({scope.steps}) s JOIN {names} n ON n.code = s.act
-            GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()
+            SELECT n.activity, sum(s.k) AS events, count(*) AS cases
+            FROM (SELECT act, case_no, count(*) AS k FROM ({scope.steps}) GROUP BY ALL) s
+            JOIN {names} n ON n.code = s.act GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()
     return {
         "events_per_month": [{"month": m, "events": int(n)} for m, n in months],
         "durations": {"mean_s": (span[2] or 0) / 1e6 if span else 0.0,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +45,8 @@ from miner.explore import queries
 from miner.model.flatten import EventLog
 
 COOKIE = "miner_token"
+#: answers of the API kept for views asked again
+ANSWERS_KEPT = 256
 HEADER = "x-miner-token"
 _STATIC = {"explore.js": "text/javascript", "explore.css": "text/css",
            "dagre.min.js": "text/javascript", "texts.json": "application/json"}
@@ -98,19 +101,33 @@ class TokenMiddleware(BaseHTTPMiddleware):
 def create_app(explorer: Explorer, token: str) -> Starlette:
     """The Starlette application of ``explorer``, guarded by ``token``."""
 
+    with explorer.lock:
+        total = queries.counts(explorer.base)  # the whole log's, asked by every map
+        activities = queries.activity_count(explorer.base)
+
+    answers: OrderedDict[tuple[str, str], Any] = OrderedDict()
+
     def api(compute: Callable[[Request], Any]) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
+            # the log is read-only, so an answer stays right: the same view asked again (a filter
+            # removed, back to the whole log) is answered from the last ANSWERS_KEPT answers
+            key = (request.url.path, "&".join(sorted(f"{k}={v}" for k, v in
+                                                     request.query_params.items() if k != "token")))
             try:
                 with explorer.lock:
-                    return JSONResponse(compute(request))
+                    if key not in answers:
+                        answers[key] = compute(request)
+                        if len(answers) > ANSWERS_KEPT:
+                            answers.popitem(last=False)
+                    answers.move_to_end(key)
+                    return JSONResponse(answers[key])
             except MinerError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
         return endpoint
 
     def info(request: Request) -> dict[str, Any]:
         return {"name": explorer.name, "object_type": explorer.base.object_type,
-                "lanes": bool(explorer.lanes), **queries.counts(explorer.base),
-                "activities": queries.activity_count(explorer.base)}
+                "lanes": bool(explorer.lanes), **total, "activities": activities}
 
     def process_map(request: Request) -> dict[str, Any]:
         view = explorer.view(request)
@@ -118,8 +135,7 @@ def create_app(explorer: Explorer, token: str) -> Starlette:
         result = queries.process_map(
             view, activity_share=float(q.get("activities", 1)), path_share=float(q.get("paths", 1)),
             metric=q.get("metric", "frequency"), lanes=explorer.lanes)
-        return {**result, "chips": queries.chip_counts(explorer.base, view.filters),
-                "total": queries.counts(explorer.base)}
+        return {**result, "total": total}
 
     def variants(request: Request) -> dict[str, Any]:
         return queries.variant_list(explorer.view(request),

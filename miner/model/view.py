@@ -18,7 +18,7 @@ tables, dropped when the ``with`` block ends.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,8 +74,10 @@ class Scope:
 
 
 @contextmanager
-def open_scope(log: EventLog) -> Iterator[Scope]:
-    """The :class:`Scope` of ``log`` for the ``with`` block (its temporary tables are dropped after)."""
+def open_scope(log: EventLog, *,
+               after_each: Callable[[Scope], None] | None = None) -> Iterator[Scope]:
+    """The :class:`Scope` of ``log`` for the ``with`` block (its temporary tables are dropped after).
+    ``after_each`` is called with the scope after each filter (what the filters so far keep)."""
     con = log.log.con
     index = case_index(log.log, log.object_type)
     scope = Scope(
@@ -98,6 +100,8 @@ def open_scope(log: EventLog) -> Iterator[Scope]:
                 kept = f"case_no IN (SELECT case_no FROM {name})"
                 scope = Scope(index, f"SELECT * FROM ({scope.steps}) WHERE {kept}",
                               f"SELECT * FROM ({scope.cases}) WHERE {kept}", scope.trimmed, True)
+            if after_each is not None:
+                after_each(scope)
         yield scope
     finally:
         for name in made:
