@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from miner.errors import InputError
@@ -278,3 +279,67 @@ def export_csv(view: EventLog) -> str:
     writer.writerow(["case", "activity", "timestamp", "event_id"])
     writer.writerows([c, a, t.isoformat(), e] for c, a, t, e in rows)
     return out.getvalue()
+
+
+#: export formats of the filtered log: format → (file extension, media type)
+EXPORTS = {"csv": (".csv", "text/csv"), "jsonocel": (".jsonocel", "application/json"),
+           "xes": (".xes", "application/xml")}
+
+#: the rows of each canonical table that belong to the kept events (``_explore_kept``)
+_SUBSET = {
+    "events": "SELECT * FROM events WHERE event_id IN (SELECT event_id FROM _explore_kept)",
+    "event_attributes": "SELECT * FROM event_attributes WHERE event_id IN "
+                        "(SELECT event_id FROM _explore_kept)",
+    "event_objects": "SELECT * FROM event_objects WHERE event_id IN "
+                     "(SELECT event_id FROM _explore_kept)",
+    "objects": "SELECT * FROM objects WHERE object_id IN (SELECT object_id FROM _explore_objects)",
+    "object_attributes": "SELECT * FROM object_attributes WHERE object_id IN "
+                         "(SELECT object_id FROM _explore_objects)",
+    "object_objects": "SELECT * FROM object_objects WHERE source_id IN (SELECT object_id FROM "
+                      "_explore_objects) AND target_id IN (SELECT object_id FROM _explore_objects)",
+    "event_types": "SELECT * FROM event_types WHERE event_type IN "
+                   "(SELECT DISTINCT event_type FROM events WHERE event_id IN "
+                   "(SELECT event_id FROM _explore_kept))",
+    "object_types": "SELECT * FROM object_types WHERE object_type IN "
+                    "(SELECT DISTINCT object_type FROM objects WHERE object_id IN "
+                    "(SELECT object_id FROM _explore_objects))",
+    "log_meta": "SELECT * FROM log_meta",
+}
+
+
+def export_log(view: EventLog, fmt: str, folder: Path) -> Path:
+    """The events of the view (every event of each kept step, with its attributes, objects and
+    their links) written as ``fmt`` (:data:`EXPORTS`) into ``folder``; returns the file."""
+    if fmt not in EXPORTS:
+        raise InputError(f"unknown export format {fmt!r}; known: {', '.join(EXPORTS)}")
+    target = folder / f"filtered-log{EXPORTS[fmt][0]}"
+    if fmt == "csv":
+        target.write_text(export_csv(view), encoding="utf-8")
+        return target
+    import miner
+    from miner.model.loading import TableSink
+    from miner.model.log import connect
+    from miner.model.schema import ARROW_SCHEMAS
+
+    con = view.log.con
+    with open_scope(view) as scope:
+        con.execute("CREATE OR REPLACE TEMP TABLE _explore_kept AS SELECT e.event_id FROM events e "
+                    f"WHERE e.seq IN (SELECT event_seq FROM ({scope.steps}))")
+    con.execute("CREATE OR REPLACE TEMP TABLE _explore_objects AS SELECT DISTINCT object_id "
+                "FROM event_objects WHERE event_id IN (SELECT event_id FROM _explore_kept)")
+    subset = connect(None)
+    try:
+        sink = TableSink(subset.con)
+        for table, sql in _SUBSET.items():
+            names = [f.name for f in ARROW_SCHEMAS[table] if f.name != "seq"]
+            order = " ORDER BY seq" if "seq" in [f.name for f in ARROW_SCHEMAS[table]] else ""
+            rows = con.sql(f"SELECT {', '.join(names)} FROM ({sql}){order}").to_arrow_table()
+            if rows.num_rows:
+                sink.add_arrow(table, rows)
+        sink.commit(what="the filtered view")
+        miner.write(subset, target, object_type=view.object_type if fmt == "xes" else None)
+    finally:
+        subset.close()
+        con.execute("DROP TABLE IF EXISTS _explore_kept")
+        con.execute("DROP TABLE IF EXISTS _explore_objects")
+    return target

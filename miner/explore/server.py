@@ -16,7 +16,7 @@ The HTTP API (JSON; ``f`` is the filter list as JSON, see :mod:`miner.explore.qu
 ``GET /api/stats``      ``f``: events per month, case durations, the activity table
 ``GET /api/cases``      ``f``: the first cases of the view
 ``GET /api/case``       ``id``: one case's events, attributes and source rows
-``GET /api/export``     ``f``, ``format`` (csv): the filtered log as a file
+``GET /api/export``     ``f``, ``format`` (csv, jsonocel, xes): the filtered log as a file
 ======================  =============================================================
 
 The log is opened once; a lock serialises the queries on its one DuckDB connection.
@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -152,16 +154,14 @@ def create_app(explorer: Explorer, token: str) -> Starlette:
 
     def export(request: Request) -> Response:
         fmt = request.query_params.get("format", "csv")
-        if fmt != "csv":
-            return JSONResponse({"error": f"unknown export format {fmt!r}; known: csv"},
-                                status_code=400)
         try:
-            with explorer.lock:
-                text = queries.export_csv(explorer.view(request))
+            with explorer.lock, tempfile.TemporaryDirectory(prefix="miner-export-") as folder:
+                file = queries.export_log(explorer.view(request), fmt, Path(folder))
+                body = file.read_bytes()
         except MinerError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return Response(text, media_type="text/csv", headers={
-            "Content-Disposition": 'attachment; filename="filtered-log.csv"'})
+        return Response(body, media_type=queries.EXPORTS[fmt][1], headers={
+            "Content-Disposition": f'attachment; filename="{file.name}"'})
 
     def page(request: Request) -> Response:
         return Response(_static("index.html"), media_type="text/html")

@@ -120,7 +120,7 @@ def test_the_server_is_not_reachable_on_another_interface(receipt: Running) -> N
 
 
 def test_filter_counts_equal_miner_stats_and_the_export_reads_back_with_them(
-        receipt: Running, capsys: pytest.CaptureFixture[str]) -> None:
+        receipt: Running, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     filters = [{"kind": "activity", "values": ["T02 Check confirmation of receipt"]},
                {"kind": "attribute", "name": "org:group", "values": ["Group 1"], "level": "event"}]
     result = receipt.api("/api/map", f=filters)
@@ -134,6 +134,17 @@ def test_filter_counts_equal_miner_stats_and_the_export_reads_back_with_them(
     assert len(rows) == both["case_events"]
     assert len({r["case"] for r in rows}) == both["cases"]
     assert {r["activity"] for r in rows} <= {n["id"] for n in result["nodes"]}
+    # the OCEL 2.0 and XES exports read back with the same counts
+    import miner
+    for fmt in ("jsonocel", "xes"):
+        written = tmp_path / f"filtered.{fmt}"
+        written.write_text(receipt.api("/api/export", format=fmt, f=filters), "utf-8")
+        back = miner.read(written)
+        try:
+            stats = miner.log_statistics(back, case_notion=miner.flatten(back, object_type="case"))
+            assert (stats.cases, stats.case_events) == (both["cases"], both["case_events"]), fmt
+        finally:
+            back.close()
 
 
 def test_a_slider_changes_the_map_and_a_click_filters_its_cases(

@@ -314,7 +314,9 @@
     document.getElementById("out-activities").textContent = Math.round(100 * state.a) + " %";
     document.getElementById("out-paths").textContent = Math.round(100 * state.p) + " %";
     document.getElementById("metric").value = state.m;
-    document.getElementById("export-csv").href = "/api/export?" + new URLSearchParams({ format: "csv", f: JSON.stringify(state.f) });
+    for (const format of ["csv", "jsonocel", "xes"]) {
+      document.getElementById("export-" + format).href = "/api/export?" + new URLSearchParams({ format: format, f: JSON.stringify(state.f) });
+    }
     const map = await api("/api/map", { activities: state.a, paths: state.p, metric: state.m });
     if (!current()) return;
     drawChips(map.chips);
