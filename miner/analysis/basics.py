@@ -257,6 +257,17 @@ def segment_log(log: Log, *, period: Period | None = None,
     return EventLog(log, FOREIGNER_TYPE, tuple(filters))
 
 
+def foreigners_in(log: Log, segment: Segment, table: str) -> str | None:
+    """SQL of the foreigners (object ids) the segment's foreigner fields (spoor, location,
+    nationality group) keep, over the whole log, kept in the temporary table ``table``; None when
+    the segment has none of these fields."""
+    cases = _foreigners(log, TimeWindow(), segment)
+    if cases is None:
+        return None
+    log.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {cases}")
+    return f"SELECT object_id FROM {table}"
+
+
 def _foreigners(log: Log, window: TimeWindow, segment: Segment) -> str | None:
     """Create the table of the foreigners the segment's foreigner fields keep; None: no such field."""
     conditions = []

@@ -15,6 +15,10 @@ variant       ``variants`` (lists of activities), ``retain``                   V
 duration      ``min_s``, ``max_s``, ``retain``                                  DurationFilter
 follows       ``source``, ``target``, ``directly``, ``retain``                  FollowsFilter
 endpoint      ``activities``, ``side`` start|end, ``retain``                    EndpointFilter
+chain         ``field`` spoor|location|nationality_group|partner, ``values``  the segment of
+              (a chain workspace: the foreigners in that spoor, with an event  ``miner analyze
+              at that location, of that nationality; the events that partner  --spoor`` …
+              recorded)
 ============  ==============================================================  =================
 
 Terms of the process map: an activity's **frequency** is its number of events in the view; the
@@ -35,6 +39,7 @@ from typing import Any
 from miner.errors import InputError
 from miner.model.filters import (
     AttributeFilter,
+    CaseIdFilter,
     DurationFilter,
     EndpointFilter,
     Filter,
@@ -44,6 +49,7 @@ from miner.model.filters import (
     sql_literal,
 )
 from miner.model.flatten import EventLog
+from miner.model.log import Log
 from miner.model.view import Scope, open_scope
 
 METRICS = ("frequency", "mean", "median", "p90", "total")
@@ -64,10 +70,36 @@ def _strings(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_filter(spec: Mapping[str, Any]) -> Filter:
-    """One filter from its JSON object (see the module docstring)."""
+CHAIN_FIELDS = ("spoor", "location", "nationality_group", "partner")
+
+
+def _chain_filter(spec: Mapping[str, Any], log: Log | None) -> Filter:
+    import hashlib
+
+    from miner.analysis.basics import Segment, foreigners_in
+
+    field = spec.get("field")
+    if field not in CHAIN_FIELDS:
+        raise InputError(f"unknown chain filter field {field!r}; known: {', '.join(CHAIN_FIELDS)}")
+    values = _strings(spec.get("values"), "values")
+    if field == "partner":
+        return AttributeFilter("partner", values, level="event")
+    if log is None:
+        raise InputError("a chain filter needs the log")
+    name = "_explore_segment_" + hashlib.sha256(
+        repr((field, values)).encode()).hexdigest()[:12]
+    cases = foreigners_in(log, Segment(**{field: values}), name)
+    assert cases is not None
+    return CaseIdFilter(sql=cases)
+
+
+def parse_filter(spec: Mapping[str, Any], log: Log | None = None) -> Filter:
+    """One filter from its JSON object (see the module docstring); ``log`` is needed by the chain
+    filters."""
     kind = spec.get("kind")
     retain = bool(spec.get("retain", True))
+    if kind == "chain":
+        return _chain_filter(spec, log)
     if kind == "time":
         return TimeWindow(_time(spec.get("start"), "start"), _time(spec.get("end"), "end"),
                           spec.get("mode", "events"))
@@ -93,15 +125,15 @@ def parse_filter(spec: Mapping[str, Any]) -> Filter:
         return EndpointFilter(_strings(spec.get("activities"), "activities"),
                               side=spec.get("side", "start"), retain=retain)
     raise InputError(f"unknown filter kind {kind!r}; known: time, attribute, activity, variant, "
-                     "duration, follows, endpoint")
+                     "duration, follows, endpoint, chain")
 
 
-def parse_filters(specs: Any) -> list[Filter]:
+def parse_filters(specs: Any, log: Log | None = None) -> list[Filter]:
     """The filter list of the page (a JSON list of filter objects)."""
     if not isinstance(specs, list):
         raise InputError("filters are a JSON list of filter objects")
     try:
-        return [parse_filter(s) for s in specs]
+        return [parse_filter(s, log) for s in specs]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a filter is malformed: {exc}") from exc
 

@@ -71,7 +71,7 @@ class Explorer:
             specs = json.loads(text)
         except ValueError as exc:
             raise MinerError(f"the filter list is not JSON: {exc}") from exc
-        return self.base.narrowed(*queries.parse_filters(specs))
+        return self.base.narrowed(*queries.parse_filters(specs, self.base.log))
 
 
 def _static(name: str) -> str:

@@ -52,6 +52,7 @@
     duration: [["min", "text", "1d"], ["max", "text", "30d"], ["retain", "check"]],
     follows: [["source", "text", "A"], ["target", "text", "B"], ["directly", "check"], ["retain", "check"]],
     endpoint: [["activities", "text", "A"], ["side", "select", ["start", "end"]], ["retain", "check"]],
+    chain: [["field", "select", ["spoor", "location", "nationality_group", "partner"]], ["values", "text", "Spoor 2"]],
   };
   function showFields() {
     const kind = document.getElementById("filter-kind").value;
@@ -92,6 +93,7 @@
     if (kind === "duration") Object.assign(spec, { min_s: seconds(v("min")), max_s: seconds(v("max")), retain: v("retain") });
     if (kind === "follows") Object.assign(spec, { source: v("source"), target: v("target"), directly: v("directly"), retain: v("retain") });
     if (kind === "endpoint") Object.assign(spec, { activities: list(v("activities")), side: v("side"), retain: v("retain") });
+    if (kind === "chain") Object.assign(spec, { field: v("field"), values: list(v("values")) });
     return spec;
   }
   function describe(spec) {
@@ -104,6 +106,7 @@
       case "duration": return `${not}${T.kinds.duration} ${spec.min_s == null ? "…" : days(spec.min_s)} – ${spec.max_s == null ? "…" : days(spec.max_s)}`;
       case "follows": return `${not}${spec.source} ${spec.directly ? "→" : "⇢"} ${spec.target}`;
       case "endpoint": return `${not}${spec.side}: ${spec.activities.join(", ")}`;
+      case "chain": return `${spec.field}: ${spec.values.join(", ")}`;
     }
     return spec.kind;
   }
@@ -353,6 +356,7 @@
     const metric = document.getElementById("metric");
     for (const m of ["frequency", "mean", "median", "p90", "total"]) metric.append(el("option", { value: m }, T[m]));
     for (const option of document.querySelectorAll("#filter-kind option")) option.textContent = T.kinds[option.value];
+    document.querySelector("#filter-kind option[value='chain']").hidden = !info.lanes;
     document.getElementById("filter-add").textContent = T.add;
     document.getElementById("copy-view").textContent = T.copy_view;
     for (const b of document.querySelectorAll("#tabs button")) {
