@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from miner.analysis.basics import Segment, basics
@@ -49,7 +47,7 @@ def test_the_map_and_chips_equal_dfg_of_each_filters_view(chain: Ingested) -> No
                  {"kind": "duration", "min_s": 3600}]
         filters = parse_filters(specs, log)
         view = explorer.base.narrowed(*filters)
-        found = process_map(view, metric="mean")
+        found = process_map(view, metric="mean", lanes=explorer.lanes)
         graph = dfg(view)
         assert {(e["source"], e["target"]): e["frequency"] for e in found["edges"]} == {
             (r.source, r.target): r.frequency for r in graph.table.itertuples()}
