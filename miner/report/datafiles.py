@@ -32,14 +32,15 @@ SUBJECTS = ("foreigners", "cases")
 def catalogue(lang: str, subject: str = "foreigners") -> dict[str, Any]:
     """The message catalogue of ``lang`` (``nl`` or ``en``). For ``subject = "cases"`` (a log
     without the chain catalogue, whose cases are no foreigners) every text is rewritten with the
-    catalogue's own ``[subject.cases]`` replacements, applied in file order."""
+    catalogue's own ``[subject] cases`` replacements (pairs of old and new text), in order."""
     if lang not in LANGUAGES:
         raise UnknownNameError("report language", lang, LANGUAGES)
     if subject not in SUBJECTS:
         raise UnknownNameError("report subject", subject, SUBJECTS)
     texts: dict[str, Any] = tomllib.loads(_text(f"{lang}.toml"))
-    replacements = texts.pop("subject", {}).get(subject, {})
-    return _rewritten(texts, tuple(replacements.items())) if subject != "foreigners" else texts
+    replacements = texts.pop("subject", {}).get(subject, [])
+    return _rewritten(texts, tuple((old, new) for old, new in replacements)) \
+        if subject != "foreigners" else texts
 
 
 def _rewritten(value: Any, replacements: tuple[tuple[str, str], ...]) -> Any:

@@ -1,26 +1,54 @@
-"""The process map's layout: activities placed left → right by journey phase and top → bottom by
-lane, edges as SVG cubic paths. Pure geometry (numbers and path strings); the markup is in the
-template. Deterministic: positions depend only on the nodes and edges given, rounded to 0.1 px.
+"""The process map's layout, by the layout library the explorer draws with (dagre, shipped in
+``miner/explore/static/dagre.min.js``), run when the report is built in an embedded JavaScript
+engine (quickjs), so the report stays static SVG. Pure geometry (numbers and path strings); the
+markup is in the template. Deterministic: the same nodes and edges give the same positions,
+rounded to 0.1 px.
 
-Layout: one block of columns per phase (journey order); in a block, the activities of one lane
-fill up to :data:`MAX_COLUMNS` columns in catalogue order, wrapping to extra rows of that lane; a
-lane is as tall as its fullest phase block needs. An edge runs from the right side of its source
-to the left side of its target; an edge that goes back (target not right of source) curves below.
+Layout: activities left to right along their directly-follows edges (dagre's layered layout,
+which orders the nodes of each layer to keep crossings few and keeps edge labels clear of the
+boxes), the activities of one lane (organisation) grouped in one band; an edge is a line through
+dagre's bend points, its label (the first ``labelled`` edges) at the point dagre reserved for it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
 from typing import Any
 
-from miner.report.activities import lane_order, phase_order
+from miner.report.activities import lane_order
 
-MAX_COLUMNS = 3
 NODE_W, NODE_H = 156.0, 50.0
-GAP_X, GAP_Y, PHASE_GAP = 34.0, 14.0, 40.0
-LANE_LABEL_W, HEADER_H = 110.0, 34.0
+LABEL_W, LABEL_H = 74.0, 14.0
+#: dagre's graph options: left to right, spacing between nodes, layers and edges (px)
+GRAPH = {"rankdir": "LR", "nodesep": 16, "ranksep": 46, "edgesep": 8, "marginx": 12,
+         "marginy": 12}
+
+
+@cache
+def _engine() -> Any:
+    """A quickjs context with dagre and the layout function loaded (once per process)."""
+    import quickjs  # type: ignore[import-untyped]
+
+    context = quickjs.Context()
+    # dagre 3 uses two functions this engine lacks; both have exact small equivalents
+    context.eval("if (!Object.hasOwn) Object.hasOwn = function (o, k) { "
+                 "return Object.prototype.hasOwnProperty.call(o, k); };"
+                 "if (typeof structuredClone === 'undefined') globalThis.structuredClone = "
+                 "function (v) { return JSON.parse(JSON.stringify(v)); };")
+    context.eval((resources.files("miner.explore") / "static" / "dagre.min.js").read_text("utf-8"))
+    context.eval((resources.files("miner.report") / "static" / "dagre_layout.js").read_text("utf-8"))
+    return context
+
+
+def dagre_layout(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """dagre's layout of ``spec`` (see ``miner/report/static/dagre_layout.js``)."""
+    result: dict[str, Any] = json.loads(_engine().get("miner_layout")(json.dumps(spec)))
+    return result
 
 
 def _wrap(label: str) -> list[str]:
@@ -35,64 +63,46 @@ def layout(nodes: Sequence[Mapping[str, Any]], edges: Sequence[Mapping[str, Any]
            max_edges: int, min_frequency: int, labelled: int) -> dict[str, Any]:
     """Positions of ``nodes`` and paths of the ``max_edges`` most frequent ``edges`` (those with at
     least ``min_frequency``); the first ``labelled`` of them carry a printed label."""
-    phases = [p for p in phase_order() if any(n["phase"] == p for n in nodes)]
-    if any(n["phase"] not in phases for n in nodes):
-        phases.append("")
-    lanes = [lane for lane in lane_order() if any(n["lane"] == lane for n in nodes)]
-    cells: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for n in nodes:
-        cells.setdefault((n["phase"] or "", n["lane"]), []).append(n)
-    columns = {p: max(1, min(MAX_COLUMNS, max((len(v) for (ph, _), v in cells.items()
-                                                if ph == p), default=1))) for p in phases}
-    rows = {lane: max(1, max((math.ceil(len(v) / columns[ph]) for (ph, la), v in cells.items()
-                              if la == lane), default=1)) for lane in lanes}
-    x0: dict[str, float] = {}
-    x = LANE_LABEL_W + 10
-    phase_boxes = []
-    for p in phases:
-        x0[p] = x
-        width = columns[p] * (NODE_W + GAP_X) - GAP_X
-        phase_boxes.append({"phase": p, "x": round(x, 1), "width": round(width, 1)})
-        x += width + PHASE_GAP
-    y0: dict[str, float] = {}
-    y = HEADER_H
-    lane_boxes = []
-    for lane in lanes:
-        y0[lane] = y
-        height = rows[lane] * (NODE_H + GAP_Y) + GAP_Y
-        lane_boxes.append({"lane": lane, "y": round(y, 1), "height": round(height, 1)})
-        y += height
-    placed: dict[str, dict[str, Any]] = {}
-    for (p, lane), members in sorted(cells.items()):
-        for i, n in enumerate(members):
-            col, row = i % columns[p], i // columns[p]
-            nx = x0[p] + col * (NODE_W + GAP_X)
-            ny = y0[lane] + GAP_Y + row * (NODE_H + GAP_Y)
-            placed[n["activity"]] = {**n, "x": round(nx, 1), "y": round(ny, 1),
-                                     "lines": _wrap(n["activity"])}
+    names = {n["activity"] for n in nodes}
     chosen = [e for e in edges if e["frequency"] >= min_frequency
-              and e["source"] in placed and e["target"] in placed][:max_edges]
+              and e["source"] in names and e["target"] in names][:max_edges]
+    order = {lane: i for i, lane in enumerate(lane_order())}
+    spec = {"graph": GRAPH,
+            "nodes": [{"id": n["activity"], "width": NODE_W, "height": NODE_H,
+                       "lane": n["lane"]} for n in nodes],
+            "edges": [{"source": e["source"], "target": e["target"],
+                       "width": LABEL_W if i < labelled else 0,
+                       "height": LABEL_H if i < labelled else 0}
+                      for i, e in enumerate(chosen) if e["source"] != e["target"]]}
+    found = dagre_layout(spec)
+    placed = {n["activity"]: {**n, "x": round(found["nodes"][n["activity"]]["x"] - NODE_W / 2, 1),
+                              "y": round(found["nodes"][n["activity"]]["y"] - NODE_H / 2, 1),
+                              "lines": _wrap(n["activity"])} for n in nodes}
+    routes = {(r["source"], r["target"]): r for r in found["edges"]}
     top = max((e["frequency"] for e in chosen), default=1)
     drawn = []
     for index, e in enumerate(chosen):
-        a, b = placed[e["source"]], placed[e["target"]]
         width = round(1 + 7 * math.log1p(e["frequency"]) / math.log1p(top), 1)
-        if b["x"] > a["x"] + 1:
-            sx, sy = a["x"] + NODE_W, a["y"] + NODE_H / 2
-            tx, ty = b["x"], b["y"] + NODE_H / 2
-            bend = max(30.0, (tx - sx) / 2)
-            d = f"M{sx:.1f},{sy:.1f} C{sx + bend:.1f},{sy:.1f} {tx - bend:.1f},{ty:.1f} " \
-                f"{tx:.1f},{ty:.1f}"
-            lx, ly = (sx + tx) / 2, (sy + ty) / 2
+        route = routes.get((e["source"], e["target"]))
+        if route is None:  # a self-loop: a small arc above the box
+            a = placed[e["source"]]
+            sx, sy = a["x"] + NODE_W * 0.35, a["y"]
+            tx = a["x"] + NODE_W * 0.65
+            d = f"M{sx:.1f},{sy:.1f} C{sx:.1f},{sy - 26:.1f} {tx:.1f},{sy - 26:.1f} {tx:.1f},{sy:.1f}"
+            lx, ly = (sx + tx) / 2, sy - 22
         else:
-            sx, sy = a["x"] + NODE_W / 2, a["y"] + NODE_H
-            tx, ty = b["x"] + NODE_W / 2, b["y"] + NODE_H
-            dip = max(sy, ty) + 24 + abs(sx - tx) / 12
-            d = f"M{sx:.1f},{sy:.1f} C{sx:.1f},{dip:.1f} {tx:.1f},{dip:.1f} {tx:.1f},{ty:.1f}"
-            lx, ly = (sx + tx) / 2, dip - 6
+            points = route["points"]
+            d = "M" + " L".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points)
+            lx, ly = route.get("x", points[len(points) // 2]["x"]), route.get(
+                "y", points[len(points) // 2]["y"])
         drawn.append({**e, "d": d, "width": width, "label": index < labelled,
-                      "lx": round(lx, 1), "ly": round(ly, 1)})
-    return {"width": round(x - PHASE_GAP + 10, 1), "height": round(y + 10, 1),
-            "node_w": NODE_W, "node_h": NODE_H, "phases": phase_boxes, "lanes": lane_boxes,
+                      "lx": round(lx, 1), "ly": round(ly + 4, 1)})
+    lanes = sorted(({"lane": b["lane"], "x": round(b["x"] - b["width"] / 2, 1),
+                     "y": round(b["y"] - b["height"] / 2, 1), "width": round(b["width"], 1),
+                     "height": round(b["height"], 1)} for b in found["lanes"]),
+                   key=lambda b: (order.get(b["lane"], len(order)), b["lane"]))
+    size = found["graph"]
+    return {"width": round(size.get("width") or 0, 1), "height": round(size.get("height") or 0, 1),
+            "node_w": NODE_W, "node_h": NODE_H, "phases": [], "lanes": lanes,
             "nodes": [placed[n["activity"]] for n in nodes], "edges": drawn,
             "edges_shown": len(drawn)}
