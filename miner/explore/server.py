@@ -9,7 +9,8 @@ library dagre among them) and the Content-Security-Policy forbids any other orig
 The HTTP API (JSON; ``f`` is the filter list as JSON, see :mod:`miner.explore.queries`):
 
 ======================  =============================================================
-``GET /api/info``       the log: name, case notion, cases, events, whether it has lanes
+``GET /api/info``       the log: name, case notion, object types, cases, events, activities,
+                        whether it has lanes (every request takes ``ot``: the case notion)
 ``GET /api/map``        ``f``, ``activities`` and ``paths`` (shares 0..1), ``metric``;
                         the map and the counts each filter chip keeps
 ``GET /api/variants``   ``f``, ``top``: the most frequent variants
@@ -58,12 +59,20 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'
 
 @dataclass
 class Explorer:
-    """The state of one explorer: the base view, its lanes and the lock on its connection."""
+    """The state of one explorer: the base view (the log on its first case notion), its lanes and
+    the lock on its connection. A request may choose another case notion (``ot``)."""
 
     base: EventLog
     name: str
     lanes: dict[str, str]
     lock: threading.Lock
+
+    def base_for(self, request: Request) -> EventLog:
+        """The log flattened on the request's object type (``ot``, default the first one)."""
+        chosen = request.query_params.get("ot") or self.base.object_type
+        if chosen == self.base.object_type:
+            return self.base
+        return EventLog(self.base.log, self.base.log.resolve_object_type(chosen))
 
     def view(self, request: Request) -> EventLog:
         text = request.query_params.get("f") or "[]"
@@ -71,7 +80,8 @@ class Explorer:
             specs = json.loads(text)
         except ValueError as exc:
             raise MinerError(f"the filter list is not JSON: {exc}") from exc
-        return self.base.narrowed(*queries.parse_filters(specs, self.base.log))
+        base = self.base_for(request)
+        return base.narrowed(*queries.parse_filters(specs, base.log))
 
 
 def _static(name: str) -> str:
@@ -103,9 +113,17 @@ class TokenMiddleware(BaseHTTPMiddleware):
 def create_app(explorer: Explorer, token: str) -> Starlette:
     """The Starlette application of ``explorer``, guarded by ``token``."""
 
+    totals: dict[str, tuple[dict[str, int], int]] = {}
+
+    def whole(base: EventLog) -> tuple[dict[str, int], int]:
+        """The whole log's cases and events, and its activities, on one case notion (kept)."""
+        if base.object_type not in totals:
+            totals[base.object_type] = (queries.counts(base), queries.activity_count(base))
+        return totals[base.object_type]
+
     with explorer.lock:
-        total = queries.counts(explorer.base)  # the whole log's, asked by every map
-        activities = queries.activity_count(explorer.base)
+        whole(explorer.base)
+        object_types = explorer.base.log.object_types()
 
     answers: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
@@ -128,8 +146,11 @@ def create_app(explorer: Explorer, token: str) -> Starlette:
         return endpoint
 
     def info(request: Request) -> dict[str, Any]:
-        return {"name": explorer.name, "object_type": explorer.base.object_type,
-                "lanes": bool(explorer.lanes), **total, "activities": activities}
+        base = explorer.base_for(request)
+        total, activities = whole(base)
+        return {"name": explorer.name, "object_type": base.object_type,
+                "object_types": object_types, "lanes": bool(explorer.lanes), **total,
+                "activities": activities}
 
     def process_map(request: Request) -> dict[str, Any]:
         view = explorer.view(request)
@@ -137,7 +158,7 @@ def create_app(explorer: Explorer, token: str) -> Starlette:
         result = queries.process_map(
             view, activity_share=float(q.get("activities", 1)), path_share=float(q.get("paths", 1)),
             metric=q.get("metric", "frequency"), lanes=explorer.lanes)
-        return {**result, "total": total}
+        return {**result, "total": whole(explorer.base_for(request))[0]}
 
     def variants(request: Request) -> dict[str, Any]:
         return queries.variant_list(explorer.view(request),
@@ -150,7 +171,7 @@ def create_app(explorer: Explorer, token: str) -> Starlette:
         return queries.case_list(explorer.view(request))
 
     def case(request: Request) -> dict[str, Any]:
-        return queries.case_detail(explorer.base, request.query_params.get("id", ""))
+        return queries.case_detail(explorer.base_for(request), request.query_params.get("id", ""))
 
     def export(request: Request) -> Response:
         fmt = request.query_params.get("format", "csv")

@@ -99,8 +99,8 @@ def test_a_request_without_the_token_is_refused(receipt: Running) -> None:
     assert refused.value.code == 403
     refused.value.close()
     assert receipt.api("/api/info") == {"name": "receipt.xes", "object_type": "case",
-                                        "lanes": False, "cases": 1434, "events": 8577,
-                                        "activities": 27}
+                                        "object_types": ["case"], "lanes": False,
+                                        "cases": 1434, "events": 8577, "activities": 27}
 
 
 def test_the_server_is_not_reachable_on_another_interface(receipt: Running) -> None:
@@ -206,3 +206,29 @@ def test_an_activity_name_with_a_script_payload_is_shown_as_text(
         assert page.title() != "owned" and not dialogs
     finally:
         assert running.stop() == 0  # Ctrl-C stops it cleanly
+
+
+def test_an_object_centric_log_is_explored_on_each_object_type(
+        page: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    log = reallog("order-management.json.gz")
+    running = Running(log, "--object-type", "orders")
+    try:
+        info = running.api("/api/info", ot="items")
+        assert info["object_type"] == "items" and "orders" in info["object_types"]
+        for object_type in ("orders", "items"):
+            capsys.readouterr()
+            assert main(["stats", str(log), "--object-type", object_type, "--json",
+                         "--min-duration", "1d"]) == 0
+            expected = json.loads(capsys.readouterr().out)
+            found = running.api("/api/map", ot=object_type, f=[{"kind": "duration", "min_s": 86400}])
+            assert found["chips"] == [{"cases": expected["cases"],
+                                       "events": expected["case_events"]}], object_type
+        page.goto(running.url)
+        page.wait_for_selector("body[data-ready]")
+        assert page.locator("#object-type").input_value() == "orders"
+        page.locator("#object-type").select_option("items")
+        page.wait_for_selector("""body[data-view*='"ot":"items"']""")
+        assert page.locator("#counts").get_attribute("data-cases") == str(
+            running.api("/api/info", ot="items")["cases"])
+    finally:
+        assert running.stop() == 0

@@ -9,7 +9,7 @@
   const lang = params.get("lang") === "en" ? "en" : "nl";
   let T = {};
   let info = {};
-  const state = { f: [], a: 1, p: 0.3, m: "frequency", tab: "variants" };
+  const state = { f: [], a: 1, p: 0.3, m: "frequency", tab: "variants", ot: null };
 
   function readHash() {
     if (location.hash.length > 1) {
@@ -34,7 +34,7 @@
   function days(s) { return fmt(s / 86400) + " d"; }
 
   async function api(path, extra) {
-    const q = new URLSearchParams({ f: JSON.stringify(state.f), ...(extra || {}) });
+    const q = new URLSearchParams({ f: JSON.stringify(state.f), ...(state.ot ? { ot: state.ot } : {}), ...(extra || {}) });
     const response = await fetch(path + "?" + q.toString(), { credentials: "same-origin" });
     const data = await response.json();
     const box = document.getElementById("error");
@@ -318,7 +318,7 @@
     document.getElementById("out-paths").textContent = Math.round(100 * state.p) + " %";
     document.getElementById("metric").value = state.m;
     for (const format of ["csv", "jsonocel", "xes"]) {
-      document.getElementById("export-" + format).href = "/api/export?" + new URLSearchParams({ format: format, f: JSON.stringify(state.f) });
+      document.getElementById("export-" + format).href = "/api/export?" + new URLSearchParams({ format: format, f: JSON.stringify(state.f), ...(state.ot ? { ot: state.ot } : {}) });
     }
     const map = await api("/api/map", { activities: state.a, paths: state.p, metric: state.m });
     if (!current()) return;
@@ -348,10 +348,17 @@
     T = (await (await fetch("/static/texts.json")).json())[lang];
     document.documentElement.lang = lang;
     document.title = T.title;
-    info = await (await fetch("/api/info")).json();
+    info = await (await fetch("/api/info" + (state.ot ? "?" + new URLSearchParams({ ot: state.ot }) : ""))).json();
+    state.ot = info.object_type;
+    const types = document.getElementById("object-type");
+    for (const t of info.object_types) types.append(el("option", { value: t }, t));
+    types.value = info.object_type;
+    types.hidden = info.object_types.length < 2;
+    // another case notion: its own activities, so the filters start again
+    types.addEventListener("change", () => { state.ot = types.value; state.f = []; writeHash(); location.reload(); });
     if (fresh && info.activities > FIRST_MAP_ACTIVITIES) state.a = Math.floor(100 * FIRST_MAP_ACTIVITIES / info.activities) / 100;
     document.getElementById("title").textContent = T.title;
-    document.getElementById("log-name").textContent = `${info.name} · ${info.object_type}`;
+    document.getElementById("log-name").textContent = info.name;
     for (const key of ["activities", "paths", "metric"]) document.getElementById("label-" + key).textContent = T[key];
     const metric = document.getElementById("metric");
     for (const m of ["frequency", "mean", "median", "p90", "total"]) metric.append(el("option", { value: m }, T[m]));
