@@ -8,7 +8,6 @@ together give back the :class:`~miner.conformance.check.Conformance` that was sa
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,9 @@ from typing import Any
 from miner.conformance.check import Conformance
 from miner.conformance.cli import DEVIATION_COLUMNS
 from miner.errors import InputError
+from miner.ingest.sources import file_sha256
 
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["file_sha256", "read_conformance_dir"]
 
 
 def read_conformance_dir(folder: str | Path) -> Conformance:
