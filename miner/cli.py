@@ -19,6 +19,7 @@ import miner
 from miner.analysis.cli import register as register_analyze
 from miner.audit.cli import register as register_audit
 from miner.conformance.cli import register as register_conformance
+from miner.conformance.cli import register_discover
 from miner.demo import register as register_demo
 from miner.errors import MinerError
 from miner.explore.cli import register as register_explore
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_ingest(commands)
     register_analyze(commands)
     register_conformance(commands)
+    register_discover(commands)
     register_report(commands)
     register_audit(commands)
     register_demo(commands)

@@ -164,3 +164,47 @@ def _csv(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows([["" if v is None else v for v in r] for r in rows])
+
+
+def register_discover(subparsers: Any) -> None:
+    """Add the ``discover`` subcommand to an argparse subparsers object."""
+    parser = subparsers.add_parser(
+        "discover",
+        help="discover a process model from a log: BPMN with lanes, PNML or PTML",
+        description=(
+            "Discover a model of what the log's cases do (pm4py's inductive or heuristics "
+            "miner) and write it as BPMN 2.0 with a lane per organisation (bpmn.io, Camunda "
+            "Modeler), PNML or PTML (ProM, pm4py); prints its fitness and precision on the log. "
+            "Definitions: docs/conformance/check.md."),
+    )
+    add_log_arguments(parser, verb="discover a model of")
+    parser.add_argument("--algorithm", choices=("inductive", "heuristics"), default="inductive")
+    parser.add_argument("--noise", type=float, default=0.2, metavar="F",
+                        help="share of infrequent behaviour left out, 0..1 (default 0.2)")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE.bpmn|.pnml|.ptml")
+    parser.set_defaults(func=run_discover)
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    """Execute ``miner discover``; returns the exit code."""
+    from miner.conformance.discover import activity_lanes, discover
+    from miner.model.flatten import EventLog
+    from miner.progress import spinner
+
+    log = open_log(args)
+    try:
+        # every log the analyses read has its cases as 'vreemdeling' objects (miner.adopt)
+        view = EventLog(log, "vreemdeling")
+        with spinner("discovering"):
+            found = discover(view, args.out, algorithm=args.algorithm, noise=args.noise,
+                             lanes=activity_lanes(view))
+    finally:
+        log.close()
+    print(f"{found.algorithm} miner (noise {found.noise:g}) on {found.cases:,} cases, "
+          f"{found.variants:,} variants: fitness {found.fitness:.4f}, precision "
+          f"{found.precision:.4f}")
+    if found.lanes and args.out.suffix == ".bpmn":
+        print(f"  {len(set(found.lanes.values()))} lanes: "
+              f"{', '.join(sorted(set(found.lanes.values())))}")
+    print(f"written to {args.out}")
+    return 0
