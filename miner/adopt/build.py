@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from miner.adopt.profile import ORGANISATION_ATTRIBUTES, LogProfile
 from miner.catalogue import chain_catalogue
 from miner.errors import SchemaError, UnknownNameError
-from miner.model.filters import sql_literal
+from miner.model.filters import attribute_text, sql_literal
 from miner.model.log import Log, first_row
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ FOREIGNER = "vreemdeling"
 CHAIN_SHARE = 0.5
 #: share of case ids of ten digits from which they are taken for raw V-nummers
 V_NUMMER_SHARE = 0.9
-_TEXT = ("coalesce(a.value_string, CAST(a.value_integer AS VARCHAR), CAST(a.value_float AS VARCHAR), "
-         "CAST(a.value_boolean AS VARCHAR), CAST(a.value_time AS VARCHAR))")
+_TEXT = attribute_text("a")
 
 
 @dataclass(frozen=True)

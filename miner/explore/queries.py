@@ -46,6 +46,7 @@ from miner.model.filters import (
     FollowsFilter,
     TimeWindow,
     VariantFilter,
+    attribute_text,
     sql_literal,
 )
 from miner.model.flatten import EventLog
@@ -281,10 +282,8 @@ def case_detail(view: EventLog, case_id: str) -> dict[str, Any]:
         raise InputError(f"no case {case_id!r} of type {view.object_type!r}")
     ids = [e[0] for e in events]
     attributes: dict[str, list[dict[str, str]]] = {i: [] for i in ids}
-    for event_id, name, value in con.execute("""
-            SELECT event_id, name, coalesce(value_string, CAST(value_integer AS VARCHAR),
-                   CAST(value_float AS VARCHAR), CAST(value_boolean AS VARCHAR),
-                   CAST(value_time AS VARCHAR))
+    for event_id, name, value in con.execute(f"""
+            SELECT event_id, name, {attribute_text()}
             FROM event_attributes WHERE event_id IN (SELECT unnest(?)) ORDER BY seq""",
                                              [ids]).fetchall():
         attributes[event_id].append({"name": name, "value": value})

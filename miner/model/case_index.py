@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from miner.model.filters import sql_literal
+from miner.model.filters import attribute_text, sql_literal
 from miner.model.log import Log, first_row
 
 #: Bumped whenever the index tables change shape; an index of another version is dropped and rebuilt.
@@ -227,15 +227,10 @@ def _extend_codes(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
     con.execute(f"""
         INSERT INTO {resources}
         SELECT (SELECT coalesce(max(code) + 1, 0) FROM {resources}) + row_number() OVER (ORDER BY r) - 1, r
-        FROM (SELECT DISTINCT {_attribute_text()} AS r FROM event_attributes
+        FROM (SELECT DISTINCT {attribute_text()} AS r FROM event_attributes
               WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)}
               EXCEPT SELECT resource FROM {resources})
         WHERE r IS NOT NULL""")
-
-
-def _attribute_text() -> str:
-    return ("coalesce(value_string, CAST(value_integer AS VARCHAR), CAST(value_float AS VARCHAR), "
-            "CAST(value_boolean AS VARCHAR), CAST(value_time AS VARCHAR))")
 
 
 def _insert_steps(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
@@ -244,7 +239,7 @@ def _insert_steps(con: duckdb.DuckDBPyConnection, index: CaseIndex) -> None:
         f"SELECT count(*) FROM (SELECT 1 FROM event_attributes "
         f"WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)} LIMIT 1)"))
     if has_resource and has_resource[0]:
-        resource = (f"LEFT JOIN (SELECT event_id, any_value({_attribute_text()}) AS r "
+        resource = (f"LEFT JOIN (SELECT event_id, any_value({attribute_text()}) AS r "
                     f"FROM event_attributes WHERE name = {sql_literal(RESOURCE_ATTRIBUTE)} "
                     f"GROUP BY event_id) ra ON ra.event_id = e.event_id "
                     f"LEFT JOIN {index.table('resource_codes')} rc ON rc.resource = ra.r")

@@ -50,6 +50,15 @@ Level = Literal["event", "case"]
 Side = Literal["start", "end"]
 
 
+def attribute_text(alias: str = "") -> str:
+    """A SQL expression of an attribute row's typed value as text (the value the filters, the case
+    index and adoption compare and copy); ``alias``: the table alias of the row, if any."""
+    a = f"{alias}." if alias else ""
+    return (f"coalesce({a}value_string, CAST({a}value_integer AS VARCHAR), "
+            f"CAST({a}value_float AS VARCHAR), CAST({a}value_boolean AS VARCHAR), "
+            f"CAST({a}value_time AS VARCHAR))")
+
+
 def sql_literal(value: object) -> str:
     """A SQL literal for a str, int, float, bool or aware datetime; quotes doubled."""
     if isinstance(value, bool):
@@ -141,8 +150,7 @@ class AttributeFilter:
     def _events_with_value(self) -> str:
         return (
             f"SELECT event_id FROM event_attributes WHERE name = {sql_literal(self.name)} AND "
-            f"coalesce(value_string, CAST(value_integer AS VARCHAR), CAST(value_float AS VARCHAR), "
-            f"CAST(value_boolean AS VARCHAR), CAST(value_time AS VARCHAR)) IN "
+            f"{attribute_text()} IN "
             f"(SELECT CAST(v AS VARCHAR) FROM (VALUES {', '.join(f'({sql_literal(v)})' for v in self.values)}) t(v))"
         )
 
