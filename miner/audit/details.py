@@ -14,7 +14,7 @@ Terms:
   the same placeholders. A placeholder stands for any non-empty text (a number, a date, an
   organisation); the translation puts it back unchanged (dates stay ISO, YYYY-MM-DD).
 - **nested detail**: the placeholder ``{detail}`` stands for another detail text, translated itself
-  by the same table (the before-data suffix: ``"{detail}, before every partner's data begins
+  by the same table (the before-data suffix: ``"{detail}, before the data of this step begins
   ({start})"`` combines with the detail it follows). It is translated only when that text is.
 - **order**: the patterns are tried in table order and the first that matches the *whole* text
   wins, so a more specific pattern goes before a more general one (``"{a} -> {b} stayed with

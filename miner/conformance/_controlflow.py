@@ -15,6 +15,9 @@ Alignments run under a per-variant time budget; a variant over budget is ``"unre
 counted as fitting, and is left out of every log-level figure. Ties between equally cheap alignments
 are broken deterministically: the search runs on copies of the nets whose places, transitions and arcs
 hash by their rank in a fixed order, so set iteration inside pm4py no longer depends on object ids.
+The moves are returned as the search found them; which step of two swapped ones is named the
+deviation is decided afterwards by one rule, the same for either search
+(:func:`miner.conformance.deviations.prefer_postponed`).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ deviations whose first evidence event lies in it are kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from miner.conformance._automaton import directly_follows, reachability_automato
 from miner.conformance._bpmn_net import to_petri_net
 from miner.conformance._controlflow import check_variants, load_model
 from miner.conformance.allowlist import AllowEntry, apply_allowlist, read_allowlist
+from miner.conformance.coverage import activity_coverage, load_coverage, log_coverage_start
 from miner.conformance.deviations import (
     BEFORE_LOG_SUFFIX,
     CATEGORIES,
@@ -60,12 +61,12 @@ from miner.conformance.deviations import (
     SEP,
     Deviation,
     Evidence,
-    coverage_start,
     late_rows,
     load_templates,
     move_templates,
     spread,
 )
+from miner.conformance.organisations import match_organisations
 from miner.conformance.swimlane import SwimlaneModel, read_swimlane_model, reference_model
 from miner.model.filters import sql_literal
 from miner.model.log import Log
@@ -130,6 +131,17 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class OrganisationName:
+    """An organisation the log names on model events that matches no lane organisation of the
+    model, not even through an alias: its events are judged wrong lane; listed so a missing alias
+    is seen (:mod:`miner.conformance.organisations`)."""
+
+    name: str
+    events: int
+    foreigners: int
+
+
+@dataclass(frozen=True)
 class Conformance:
     """The result of :func:`check_conformance` (see the module docstring for every definition)."""
 
@@ -152,6 +164,7 @@ class Conformance:
     deviations: tuple[Deviation, ...]
     accepted: tuple[Deviation, ...]
     expired: tuple[AllowEntry, ...]
+    unmatched_organisations: tuple[OrganisationName, ...] = ()
 
     def count(self, category: str) -> int:
         return next((c.deviations for c in self.counts if c.category == category), 0)
@@ -163,7 +176,7 @@ class Conformance:
     def from_dict(cls, d: Mapping[str, Any]) -> Conformance:
         if d.get("kind") != KIND or d.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"not a {KIND} result of schema version {SCHEMA_VERSION}")
-        plain = {f.name: d[f.name] for f in fields(cls)}
+        plain = {f.name: d[f.name] for f in fields(cls) if f.name in d}
         return cls(**{
             **plain,
             "phases": tuple(PhaseFitness(**p) for p in d["phases"]),
@@ -174,6 +187,8 @@ class Conformance:
             "deviations": tuple(Deviation.from_dict(x) for x in d["deviations"]),
             "accepted": tuple(Deviation.from_dict(x) for x in d["accepted"]),
             "expired": tuple(AllowEntry(**e) for e in d["expired"]),
+            "unmatched_organisations": tuple(OrganisationName(**u) for u in
+                                             d.get("unmatched_organisations", ())),
         })
 
 
@@ -222,6 +237,7 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         ids = journey_phases()[1]
         phase_of = {a: ids.get(catalogue.get(a, ""), None) for a in labels}
     _events(con, labels, phase_of, grouped=swim is not None, period=period)
+    renamed, unmatched = _match_organisations(con, swim) if swim is not None else ({}, ())
     lanes_of = _lanes(swim)
     tasks_of = {t.label: t.id for t in sorted((swim.tasks.values() if swim else ()),
                                               key=lambda t: t.id, reverse=True)}
@@ -263,7 +279,9 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
     if swim is not None:
         lane_checks.load_lane_tables(con, swim, _model_follows(swim))
         deviations += [_from_lane(r, lanes_of, tasks_of) for r in lane_checks.lane_findings(con)]
-    deviations += _late(log, period, lanes_of, tasks_of, phase_of)
+    late = _late(log, period, lanes_of, tasks_of, phase_of)
+    deviations += [replace(d, organisation=renamed.get(d.organisation or "", d.organisation))
+                   for d in late] if renamed else late
     deviations += [_from_lane(r, lanes_of, tasks_of) for r in con.execute("""
         SELECT foreigner, 'not_in_model', activity, organisation, partner, NULL,
                'the model has no task ' || activity, [event_id], [source], [source_row], [ts]
@@ -286,7 +304,8 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         precision=_weighted(phases, "precision"),
         unresolved=sum(p.unresolved for p in phases), phases=tuple(phases),
         counts=_counts(findings, accepted), rates=rates, variants=tuple(variant_rows),
-        deviations=tuple(findings), accepted=tuple(accepted), expired=expired)
+        deviations=tuple(findings), accepted=tuple(accepted), expired=expired,
+        unmatched_organisations=unmatched)
 
 
 def _model_follows(swim: SwimlaneModel) -> frozenset[tuple[str, str]]:
@@ -328,6 +347,31 @@ def _events(con: Any, labels: frozenset[str], phase_of: Mapping[str, str | None]
         FROM conf_events WHERE in_model GROUP BY foreigner, grp""")
 
 
+def _match_organisations(con: Any, swim: SwimlaneModel
+                         ) -> tuple[dict[str, str], tuple[OrganisationName, ...]]:
+    """Rewrite the organisations of ``conf_events`` to the model's spelling where they match a lane
+    organisation through case folding or an alias (:mod:`miner.conformance.organisations`).
+    Returns the names rewritten (log name → lane organisation) and the names of model events that
+    match none, with their events and foreigners."""
+    lane_orgs = {o for lane in swim.lanes.values() for o in lane.organisations}
+    names = [r[0] for r in con.execute(
+        "SELECT DISTINCT organisation FROM conf_events WHERE organisation IS NOT NULL").fetchall()]
+    matched, unmatched = match_organisations(names, lane_orgs)
+    renamed = {a: b for a, b in matched.items() if a != b}
+    if renamed:
+        con.execute("CREATE OR REPLACE TEMP TABLE conf_org_names (name VARCHAR, lane_org VARCHAR)")
+        con.executemany("INSERT INTO conf_org_names VALUES (?, ?)", sorted(renamed.items()))
+        con.execute("""UPDATE conf_events SET organisation = n.lane_org FROM conf_org_names n
+                       WHERE conf_events.organisation = n.name""")
+    if not unmatched:
+        return renamed, ()
+    rows = con.execute("""
+        SELECT organisation, count(*), count(DISTINCT foreigner) FROM conf_events
+        WHERE in_model AND list_contains($names, organisation)
+        GROUP BY organisation ORDER BY 2 DESC, 1""", {"names": list(unmatched)}).fetchall()
+    return renamed, tuple(OrganisationName(n, int(e), int(f)) for n, e, f in rows)
+
+
 def _lanes(swim: SwimlaneModel | None) -> dict[str, tuple[str, ...]]:
     """Activity label → the names of its task's lanes (all tasks with that label)."""
     found: dict[str, set[str]] = {}
@@ -366,17 +410,23 @@ def _from_lane(r: tuple[Any, ...], lanes_of: Mapping[str, tuple[str, ...]],
 def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...]],
           tasks_of: Mapping[str, str], phase_of: Mapping[str, str | None]) -> list[Deviation]:
     """Late and overdue norm cases (:mod:`miner.analysis.norms`) as deviations: ``late``, or
-    ``before_log`` when the clock started on a day before the coverage start (the stopping step may
-    then lie in a partner's data that does not reach back that far)."""
+    ``before_log`` when the clock started on a day before the coverage start of the norm's stopping
+    step (:mod:`miner.conformance.coverage`; the stopping step may then lie in data that does not
+    reach back that far)."""
     catalogue = chain_catalogue()
     result = norm_adherence(log, cases=True)
-    coverage = coverage_day(log)
+    con = log.con
+    load_coverage(con)
+    by_activity = activity_coverage(con)
+    log_day = coverage_day(log)
     cases = []
     category: dict[tuple[str, str, str], str] = {}
     label_of: dict[str, str] = {}
     for n in load_norm_defs():
         got = result.get(n.id)
         label_of[n.id] = catalogue[n.stop[0].activity].label
+        days = [by_activity[r.activity][1] for r in n.stop if r.activity in by_activity]
+        coverage = min(days) if days else log_day
         for c in got.cases:
             if c.status == "late":
                 detail = f"{n.id}: {c.lateness} day(s) after the last allowed day {c.deadline}"
@@ -390,7 +440,7 @@ def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...
             cases.append((c.foreigner, detail, n.id, c.start, tuple(r.activity for r in n.start),
                           tuple(r.activity for r in n.stop)))
     found = []
-    for foreigner, detail, norm, ids, srcs, rows, times, org, partner in late_rows(log.con, cases):
+    for foreigner, detail, norm, ids, srcs, rows, times, org, partner in late_rows(con, cases):
         label = label_of[norm]
         found.append(Deviation(foreigner, category.get((foreigner, norm, detail), "late"), label,
                                tasks_of.get(label), _lane_text(lanes_of, label), org, partner,
@@ -399,10 +449,10 @@ def _late(log: Log, period: Period | None, lanes_of: Mapping[str, tuple[str, ...
 
 
 def coverage_day(log: Log) -> str | None:
-    """The local day (YYYY-MM-DD, Europe/Amsterdam) of the coverage start: the latest of the
+    """The local day (YYYY-MM-DD, Europe/Amsterdam) of the log's coverage start: the latest of the
     sources' first event times in the journey (None without events)."""
     create_journey(log)
-    return coverage_start(log.con)[1]
+    return log_coverage_start(log.con)[1]
 
 
 def load_norm_defs() -> tuple[Any, ...]:

@@ -11,19 +11,23 @@ Categories (the lane ones are defined in :mod:`miner.conformance.lanes`):
   (a repeated step, an extra step). Evidence: that event.
 * **wrong order**: a log move of activity X and a model move of the same X in one alignment: the
   step happened, but elsewhere than the model has it. Each such pair is one deviation (not a skip
-  plus an insert); pairs are formed in alignment order. Evidence: the misplaced event.
+  plus an insert); pairs are formed in alignment order. Evidence: the misplaced event. Two
+  adjacent steps done the other way round have two equally cheap alignments, each naming one of
+  them; the one named is the step done *later* than the model has it (a postponed step, see
+  :func:`prefer_postponed`), whichever alignment the search returned.
 * **late**: a norm of ``miner/data/norms.toml`` (:mod:`miner.analysis.norms`) whose outcome for the
   foreigner is *late* (the stopping step after its last allowed day) or *overdue* (no stopping step
   and the last allowed day has passed: a statutory term exceeded). Element: the norm's first ``to``
   activity. Evidence: the event that started the clock and, when there is one, the one that stopped
   it.
-* **before log**: a skipped step that was expected before the moment from which every partner's
-  export has data (the *coverage start*: the latest of the sources' first event times), or a late
-  or overdue norm whose clock started on a day before it. Before it the data cannot show whether
-  the step happened, or when: a journey that began before the exports did (the initial stock,
-  whose first years only some partners deliver) is not missing those steps, and its stopping step
-  may lie in data that does not reach back that far. Reported apart, not counted against the
-  conformance rate.
+* **before log**: a skipped step that was expected before the step's *coverage start* (the
+  earliest first event of the exports that record that activity, :mod:`miner.conformance.coverage`),
+  or a late or overdue norm whose clock started on a day before the coverage start of its stopping
+  step. Before it the data cannot show whether the step happened, or when: a journey that began
+  before the exports did (the initial stock, whose first years only some partners deliver) is not
+  missing those steps, and its stopping step may lie in data that does not reach back that far.
+  Each step is judged on its own exports, so one export that starts late does not hide the
+  findings of the others. Reported apart, not counted against the conformance rate.
 * **unresolved**: the foreigner's trace in a phase belongs to a variant whose alignment exceeded the
   time budget; it is reported, never counted as fitting.
 * **not in model**: an event of an activity the model does not have (reported; it does not count
@@ -37,9 +41,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from miner.analysis.workdays import local_date_sql
-from miner.conformance._controlflow import VariantCheck
+from miner.conformance._controlflow import Move, VariantCheck
+from miner.conformance.coverage import load_coverage, log_coverage_start
 
 #: Categories in report order. ``before_log`` and ``not_in_model`` are reported but not counted
 #: in the rates.
@@ -49,7 +55,7 @@ RATED = tuple(c for c in CATEGORIES if c not in ("before_log", "not_in_model"))
 #: Separator of the activities in a variant key (a unit separator: never in a label).
 SEP = "\x1f"
 #: Appended to the detail of a finding that is ``before_log`` (the coverage start's day).
-BEFORE_LOG_SUFFIX = ", before every partner's data begins ({coverage})"
+BEFORE_LOG_SUFFIX = ", before the data of this step begins ({coverage})"
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,36 @@ class Deviation:
                 first.event_id if first else "")
 
 
+def prefer_postponed(moves: Sequence[Move]) -> tuple[Move, ...]:
+    """The alignment with every adjacent swap named by its postponed step.
+
+    When the trace has Y X where the model has X Y (nothing visible between), two alignments are
+    optimal and equally cheap: *log move Y, sync X, model move Y* (Y was done too early) and
+    *model move X, sync Y, log move X* (X was done too late). Which one a search returns is a
+    tie-break of the search (pm4py's A* returns either). The rule: the step done later than the
+    model has it is the one named, so the first form is rewritten into the second, repeatedly
+    until none is left. The rewrite keeps the trace, the model's run (silent steps included, they
+    are not listed) and the cost; only which of the two steps is the deviation changes. A step
+    moved further than one place has one optimal alignment and is named as it is.
+    """
+    out = list(moves)
+    i = 0
+    while i + 2 < len(out):
+        early, sync, back = out[i:i + 3]
+        if (early.model is None and early.log is not None and back.log is None
+                and back.model == early.log and sync.log is not None and sync.log == sync.model
+                and sync.log != early.log):
+            out[i:i + 3] = [Move(None, sync.log), Move(early.log, early.log), Move(sync.log, None)]
+            i = max(i - 2, 0)  # the new log move may start an earlier swap's pattern
+        else:
+            i += 1
+    return tuple(out)
+
+
 def move_templates(check: VariantCheck) -> list[tuple[str, str | None, int, str | None]]:
     """The deviations of one aligned variant as (category, activity, position, detail); position
-    is the 1-based index in the variant of the evidence event."""
+    is the 1-based index in the variant of the evidence event. An adjacent swap names the step done
+    later than the model has it (:func:`prefer_postponed`)."""
     if check.status != "ok":
         return [("unresolved", None, 1, check.reason)]
     length = len(check.variant)
@@ -103,7 +136,7 @@ def move_templates(check: VariantCheck) -> list[tuple[str, str | None, int, str 
     model_moves: dict[str, list[int]] = {}
     order: list[tuple[str, str, int, str]] = []  # (kind, label, position, detail)
     consumed = 0
-    for move in check.moves:
+    for move in prefer_postponed(check.moves):
         if move.log is not None:
             consumed += 1
             if move.model is None:
@@ -146,37 +179,29 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     activity, organisation, partner, detail, phase, event_id, source, source_row, ts). Needs
     ``conf_traces`` (foreigner, grp, variant), ``conf_events`` with ``grp`` and ``pos``, and the
     ``journey`` (for the coverage start)."""
-    coverage, day = coverage_start(con)
+    coverage, day = log_coverage_start(con)
+    load_coverage(con)
     before, after = BEFORE_LOG_SUFFIX.split("{coverage}")
     return con.execute("""
         SELECT r.foreigner,
-               CASE WHEN t.category = 'skipped' AND e.ts < $coverage THEN 'before_log'
-                    ELSE t.category END,
+               CASE WHEN t.category = 'skipped' AND e.ts < coalesce(c.coverage, $coverage)
+                    THEN 'before_log' ELSE t.category END,
                t.activity,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.organisation END,
                CASE WHEN t.category IN ('skipped', 'unresolved') THEN NULL ELSE e.partner END,
-               CASE WHEN t.category = 'skipped' AND e.ts < $coverage
-                    THEN t.detail || $before || $day || $after
+               CASE WHEN t.category = 'skipped' AND e.ts < coalesce(c.coverage, $coverage)
+                    THEN t.detail || $before || coalesce(c.day, $day) || $after
                     ELSE t.detail END,
                e.phase, e.event_id, e.source, e.source_row, e.ts
         FROM conf_templates t
         JOIN conf_traces r ON r.grp = t.grp AND r.variant = t.variant
         JOIN conf_events e ON e.foreigner = r.foreigner AND e.grp = t.grp AND e.pos = t.pos
+        LEFT JOIN conf_coverage c ON c.activity = t.activity
         -- a step expected after the foreigner's last event is pending, not skipped: the journey
         -- is still open when the data ends
         WHERE NOT (t.category = 'skipped' AND t.detail LIKE 'expected after%' AND NOT EXISTS (
             SELECT 1 FROM conf_events x WHERE x.foreigner = r.foreigner AND x.ts > e.ts))
     """, {"coverage": coverage, "day": day, "before": before, "after": after}).fetchall()
-
-
-def coverage_start(con: duckdb.DuckDBPyConnection) -> tuple[Any, str | None]:
-    """The coverage start (the latest of the sources' first event times in the ``journey``) and
-    its local day, YYYY-MM-DD in Europe/Amsterdam as the norms count days; (None, None) without
-    events."""
-    row = con.execute(f"""
-        SELECT max(first), strftime({local_date_sql("max(first)")}, '%Y-%m-%d')
-        FROM (SELECT min(ts) AS first FROM journey GROUP BY source)""").fetchone()
-    return (row[0], row[1]) if row else (None, None)
 
 
 def late_rows(con: duckdb.DuckDBPyConnection,
@@ -188,26 +213,39 @@ def late_rows(con: duckdb.DuckDBPyConnection,
     foreigner's first of the start activities on the day the norm's clock started (an earlier one
     may not have met the norm's conditions); the stopping event the first of the stop activities
     at or after it."""
-    con.execute("CREATE OR REPLACE TEMP TABLE conf_late (k INTEGER, foreigner VARCHAR, "
-                "detail VARCHAR, norm VARCHAR, start_day DATE, starts VARCHAR[], stops VARCHAR[])")
+    # one bulk insert from Arrow (executemany inserts row by row: seconds for a few thousand)
+    table = pa.table({
+        "k": pa.array(range(len(cases)), pa.int32()),
+        "foreigner": pa.array([c[0] for c in cases], pa.string()),
+        "detail": pa.array([c[1] for c in cases], pa.string()),
+        "norm": pa.array([c[2] for c in cases], pa.string()),
+        "start_day": pa.array([c[3] for c in cases], pa.string()),
+        "starts": pa.array([list(c[4]) for c in cases], pa.list_(pa.string())),
+        "stops": pa.array([list(c[5]) for c in cases], pa.list_(pa.string()))})
+    con.register("conf_late_arrow", table)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE conf_late AS SELECT k, foreigner, detail, norm, "
+                    "CAST(start_day AS DATE) AS start_day, starts, stops FROM conf_late_arrow")
+    finally:
+        con.unregister("conf_late_arrow")
     if not cases:
         return []
-    con.executemany("INSERT INTO conf_late VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(k, f, d, n, day, list(a), list(b))
-                     for k, (f, d, n, day, a, b) in enumerate(cases)])
     return con.execute(f"""
-        WITH f AS (
-            SELECT l.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id, min(j.ts) AS ts
-            FROM conf_late l JOIN journey j
-              ON j.foreigner = l.foreigner AND list_contains(l.starts, j.activity_id)
-                 AND {local_date_sql("j.ts")} = l.start_day
-            GROUP BY l.k),
+        -- one row per case and activity, so the joins with the journey are equi-joins
+        WITH ls AS (SELECT k, foreigner, start_day, unnest(starts) AS activity_id FROM conf_late),
+        lt AS (SELECT k, foreigner, unnest(stops) AS activity_id FROM conf_late),
+        f AS (
+            SELECT ls.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id, min(j.ts) AS ts
+            FROM ls JOIN journey j
+              ON j.foreigner = ls.foreigner AND j.activity_id = ls.activity_id
+            WHERE {local_date_sql("j.ts")} = ls.start_day
+            GROUP BY ls.k),
         t AS (
-            SELECT l.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id
-            FROM conf_late l JOIN f USING (k) JOIN journey j
-              ON j.foreigner = l.foreigner AND list_contains(l.stops, j.activity_id)
-                 AND j.ts >= f.ts
-            GROUP BY l.k)
+            SELECT lt.k, arg_min(j.event_id, (j.ts, j.seq)) AS event_id
+            FROM lt JOIN f USING (k) JOIN journey j
+              ON j.foreigner = lt.foreigner AND j.activity_id = lt.activity_id
+            WHERE j.ts >= f.ts
+            GROUP BY lt.k)
         SELECT l.foreigner, l.detail, l.norm,
                list_filter([a.event_id, b.event_id], lambda x: x IS NOT NULL),
                list_filter([a.source, b.source], lambda x: x IS NOT NULL),

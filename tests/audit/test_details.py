@@ -42,12 +42,12 @@ def _shown(results: dict[str, Any]) -> list[str | None]:
     ("expected after this event (the last)", "verwacht na deze gebeurtenis (de laatste)"),
     ("event 3 of 7; the model has it before event 2",
      "gebeurtenis 3 van 7; het model verwacht deze vóór gebeurtenis 2"),
-    ("expected before this event, before every partner's data begins (2021-01-07)",
-     "verwacht vóór deze gebeurtenis, vóór het begin van de gegevens van alle partners"
+    ("expected before this event, before the data of this step begins (2021-01-07)",
+     "verwacht vóór deze gebeurtenis, vóór het begin van de gegevens van deze stap"
      + " (2021-01-07)"),
-    ("expected after this event (the last), before every partner's data begins (2021-01-07)",
-     "verwacht na deze gebeurtenis (de laatste), vóór het begin van de gegevens van alle"
-     + " partners (2021-01-07)"),
+    ("expected after this event (the last), before the data of this step begins (2021-01-07)",
+     "verwacht na deze gebeurtenis (de laatste), vóór het begin van de gegevens van deze"
+     + " stap (2021-01-07)"),
     ("N01: 4 day(s) after the last allowed day 2021-03-05",
      "N01: 4 dag(en) na de laatste toegestane dag 2021-03-05"),
     ("beslistermijn_6_maanden: 123 day(s) after the last allowed day 2021-11-30",
@@ -70,7 +70,7 @@ def test_a_detail_with_placeholders_gives_the_exact_dutch_text(english: str, dut
 def test_an_unknown_detail_is_shown_unchanged_never_half_translated() -> None:
     for text in ("a reason nobody foresaw",
                  # a known suffix after an unknown text: the whole stays English
-                 "a reason nobody foresaw, before every partner's data begins (2021-01-07)",
+                 "a reason nobody foresaw, before the data of this step begins (2021-01-07)",
                  "expected before this event!", ""):
         assert detail_text(text, "nl") == text
     assert detail_text(None, "nl") is None
@@ -119,7 +119,7 @@ def test_the_dutch_audit_shows_every_detail_in_dutch(audit: Audit) -> None:
     residue = {w: c for c in cells for w in RESIDUE if w in c}
     assert residue == {}
     assert any(c.startswith("verwacht vóór deze gebeurtenis, vóór het begin van de gegevens van "
-                            "alle partners (") for c in cells)
+                            "deze stap (") for c in cells)
     assert any("dag(en) na de laatste toegestane dag" in c for c in cells)
 
 
@@ -127,7 +127,7 @@ def test_the_english_audit_shows_the_checks_texts(audit: Audit, allowed: Audit) 
     shown = _shown(audit.results)
     english = render_audit(audit.results, lang="en")
     assert _details(english) == [d or "–" for d in shown]
-    assert any("before every partner's data begins" in d for d in shown if d)
+    assert any("before the data of this step begins" in d for d in shown if d)
     # the allowlisted audit (English): accepted samples too
     cells = _details(allowed.html.read_text(encoding="utf-8"))
     assert cells == [d or "–" for d in _shown(allowed.results)]

@@ -5,19 +5,27 @@ from __future__ import annotations
 
 import argparse
 import csv
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from miner.analysis.norms import norms
+from miner.analysis.norms import load_norms, norms
 from miner.analysis.period import ZONE
+from miner.catalogue import chain_catalogue
 from miner.conformance._controlflow import Move, VariantCheck
 from miner.conformance.allowlist import apply_allowlist, read_allowlist
-from miner.conformance.check import Conformance, coverage_day
+from miner.conformance.check import Conformance
 from miner.conformance.cli import register
-from miner.conformance.deviations import RATED, Deviation, late_rows, move_templates
+from miner.conformance.coverage import activity_coverage, load_coverage, log_coverage_start
+from miner.conformance.deviations import (
+    RATED,
+    Deviation,
+    late_rows,
+    move_templates,
+    prefer_postponed,
+)
 from miner.errors import SchemaError
 from miner.model.log import connect
 from tests.conftest import KEY, Ingested
@@ -29,7 +37,8 @@ PLANTED = {
     "skipped": ("dev_skipped_medical", {MEDICAL}),
     "late": ("dev_late_medical", {MEDICAL}),
     "inserted": ("dev_repeat_photo", {"Afname foto’s en vingerafdrukken"}),
-    "wrong_order": ("dev_spoor_after_hearing", {"Bepalen van spoor", "Aanmeldgehoor (dag 3)"}),
+    # the step that moved: A13 recorded after A14 (a swap names the postponed step)
+    "wrong_order": ("dev_spoor_after_hearing", {"Bepalen van spoor"}),
     "wrong_lane": ("dev_documents_by_politie", {"Documentenonderzoek (Extern: KMar)"}),
 }
 
@@ -47,6 +56,33 @@ def test_moves_become_categories() -> None:
         ("wrong_order", "a", 2), ("inserted", "c", 3), ("skipped", "d", 3)]
     unresolved = VariantCheck(("a",), 2, "unresolved", 0.5, False, None, None, (), "budget")
     assert move_templates(unresolved) == [("unresolved", None, 1, "budget")]
+
+
+def test_a_swap_names_the_postponed_step() -> None:
+    """Model a b c. In the trace b a c both optimal alignments (a postponed, or b done early) cost
+    the same; whichever the search returns, the step done later than the model has it is named."""
+    def named(moves: list[tuple[str | None, str | None]],
+              variant: tuple[str, ...]) -> list[tuple[str, str | None, int, str | None]]:
+        return move_templates(_check(moves, variant))
+
+    postponed = [(None, "a"), ("b", "b"), ("a", None), ("c", "c")]
+    early = [("b", None), ("a", "a"), (None, "b"), ("c", "c")]
+    assert named(postponed, ("b", "a", "c")) == named(early, ("b", "a", "c")) == [
+        ("wrong_order", "a", 2, "event 2 of 3; the model has it before event 1")]
+    assert prefer_postponed(tuple(Move(a, b) for a, b in early)) == tuple(
+        Move(a, b) for a, b in postponed)
+    # two swaps in a row (model a b c d, trace b a d c): each names its postponed step
+    assert [(c, a, p) for c, a, p, _ in named(
+        [("b", None), ("a", "a"), (None, "b"), ("d", None), ("c", "c"), (None, "d")],
+        ("b", "a", "d", "c"))] == [("wrong_order", "a", 2), ("wrong_order", "c", 4)]
+    # a moved two places later (trace b c a): one optimal alignment, naming a
+    assert named([(None, "a"), ("b", "b"), ("c", "c"), ("a", None)], ("b", "c", "a")) == [
+        ("wrong_order", "a", 3, "event 3 of 3; the model has it before event 1")]
+    # c moved two places earlier (trace c a b): one optimal alignment, naming c; the rule only
+    # chooses between equally cheap alignments
+    assert [(c, a, p) for c, a, p, _ in named(
+        [("c", None), ("a", "a"), ("b", "b"), (None, "c")], ("c", "a", "b"))] == [
+        ("wrong_order", "c", 1)]
 
 
 def _deviation(category: str, organisation: str) -> Deviation:
@@ -95,6 +131,29 @@ def test_late_evidence_starts_on_the_clock_start_day_not_at_an_earlier_start_act
     ])
     assert [(r[0], r[3], r[5], r[7]) for r in rows] == [
         ("F", ["e2", "e3"], [11, 12], "IND"), ("G", ["e4"], [13], None)]
+
+
+def test_each_step_has_its_own_coverage_start() -> None:
+    """One export that starts months later moves only the coverage start of the steps it alone
+    records; a step no export records falls back to the log's (the latest first event)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TEMP TABLE journey (activity VARCHAR, activity_id VARCHAR, "
+                "source VARCHAR, ts TIMESTAMPTZ)")
+    con.executemany("INSERT INTO journey VALUES (?, ?, ?, ?)", [
+        ("Registratie", "A01", "indigo", "2021-01-04 09:00:00+00"),
+        ("Registratie", "A01", "indigo", "2021-03-01 09:00:00+00"),
+        ("Foto", "A03", "pshv", "2021-06-01 08:00:00+00"),
+        ("Foto", "A03", "pshv", "2021-06-02 08:00:00+00"),
+        # 23:30 UTC on 31 May is 1 June in Amsterdam: days are local
+        ("Gehoor", "A14", "indigo", "2021-05-31 23:30:00+00"),
+    ])
+    load_coverage(con)
+    assert activity_coverage(con) == {
+        "A01": (datetime(2021, 1, 4, 9, tzinfo=UTC), "2021-01-04"),
+        "A03": (datetime(2021, 6, 1, 8, tzinfo=UTC), "2021-06-01"),
+        "A14": (datetime(2021, 5, 31, 23, 30, tzinfo=UTC), "2021-06-01")}
+    assert log_coverage_start(con) == (datetime(2021, 6, 1, 8, tzinfo=UTC), "2021-06-01")
 
 
 # --- the simulated year ---------------------------------------------------------------------------
@@ -152,52 +211,70 @@ def test_lane_findings_are_the_planted_ones(ingested_year: Ingested,
 
 
 @pytest.mark.slow
-def test_steps_expected_before_every_partner_delivers_are_before_log(
+def test_steps_expected_before_their_data_begins_are_before_log(
         ingested_year: Ingested, year_result: Conformance) -> None:
-    """A skipped step expected before the coverage start (the latest first event of a source) is
-    ``before_log``, not counted in the rate; one expected after it stays ``skipped``."""
+    """A skipped step expected before the step's coverage start (the first event of that
+    activity in the log) is ``before_log``, not counted in the rate; one expected after it stays
+    ``skipped``. The simulated exports carry only milestones of the initial stock's older
+    history, so the steps' data begins on different days."""
     con = duckdb.connect(str(ingested_year.workspace), read_only=True)
-    (coverage,) = con.execute("""
-        SELECT max(first) FROM (
-            SELECT min(e.timestamp) AS first FROM events e JOIN event_objects eo
-              ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling' GROUP BY e.source)
-    """).fetchone()
+    first = dict(con.execute("""
+        SELECT a.value_string, min(e.timestamp) FROM events e
+        JOIN event_attributes a ON a.event_id = e.event_id AND a.name = 'activity_id'
+        JOIN event_objects eo ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling'
+        GROUP BY 1""").fetchall())
+    label = {a.label: a.id for a in chain_catalogue().values()}
+    assert len({v.date() for v in first.values()}) > 3, "the steps' data begin on one day"
     def at(d: Deviation) -> datetime:
         return datetime.fromisoformat(d.evidence[0].ts)
-    before = [d for d in year_result.deviations if d.category == "before_log"]
+    def begins(d: Deviation) -> datetime:
+        return first[label[d.activity or ""]]
+    before = [d for d in year_result.deviations if d.category == "before_log"
+              and "last allowed day" not in (d.detail or "")]
     skipped = [d for d in year_result.deviations if d.category == "skipped"]
     assert len(before) > 1000 and len(skipped) > 1000
-    assert all(at(d) < coverage for d in before)
-    assert all(at(d) >= coverage for d in skipped)
-    assert year_result.count("before_log") == len(before)
+    assert all(at(d) < begins(d) for d in before)
+    assert all(at(d) >= begins(d) for d in skipped)
+    assert all((d.detail or "").endswith(
+        f", before the data of this step begins ({begins(d).astimezone(ZONE).date()})")
+        for d in before)
+    # a step whose data began late keeps the others' findings: skipped steps before the last
+    # export's first event
+    late_start = max(first.values())
+    assert sum(at(d) < late_start for d in skipped) > 10
+    assert year_result.count("before_log") >= len(before)
     deviating = {d.foreigner for d in year_result.deviations if d.category in RATED}
     assert year_result.conforming == year_result.foreigners - len(deviating)
 
 
 @pytest.mark.slow
-def test_norm_clocks_started_before_every_partner_delivers_are_before_log(
+def test_norm_clocks_started_before_the_stop_steps_data_begins_are_before_log(
         ingested_year: Ingested, year_result: Conformance) -> None:
-    """A late or overdue norm whose clock started on a day before the coverage start is
-    ``before_log`` (its stop may lie in data that does not reach back that far); from that day on
-    it stays ``late``. The first evidence row of a norm finding is the event that started the
-    clock."""
-    log = connect(ingested_year.workspace, read_only=True)
-    try:
-        coverage = coverage_day(log)
-    finally:
-        log.close()
-    assert coverage is not None
+    """A late or overdue norm whose clock started on a day before the coverage start of its
+    stopping step (the first day the log records it) is ``before_log`` (its stop may lie in data
+    that does not reach back that far); from that day on it stays ``late``. The first evidence row
+    of a norm finding is the event that started the clock."""
+    con = duckdb.connect(str(ingested_year.workspace), read_only=True)
+    first = {a: ts.astimezone(ZONE).date().isoformat() for a, ts in con.execute("""
+        SELECT a.value_string, min(e.timestamp) FROM events e
+        JOIN event_attributes a ON a.event_id = e.event_id AND a.name = 'activity_id'
+        JOIN event_objects eo ON eo.event_id = e.event_id AND eo.qualifier = 'vreemdeling'
+        GROUP BY 1""").fetchall()}
+    begins = {n.id: min(first[r.activity] for r in n.stop if r.activity in first)
+              for n in load_norms()}
 
     def started(d: Deviation) -> str:
         return datetime.fromisoformat(d.evidence[0].ts).astimezone(ZONE).date().isoformat()
+    def norm(d: Deviation) -> str:
+        return (d.detail or "").split(":")[0]
     norm_before = [d for d in year_result.deviations
                    if d.category == "before_log" and "last allowed day" in (d.detail or "")]
     late = [d for d in year_result.deviations if d.category == "late"]
     assert len(norm_before) > 100 and len(late) > 1000
-    assert all(started(d) < coverage for d in norm_before)
-    assert all(started(d) >= coverage for d in late)
-    assert all((d.detail or "").endswith(f", before every partner's data begins ({coverage})")
-               for d in norm_before)
+    assert all(started(d) < begins[norm(d)] for d in norm_before)
+    assert all(started(d) >= begins[norm(d)] for d in late)
+    assert all((d.detail or "").endswith(
+        f", before the data of this step begins ({begins[norm(d)]})") for d in norm_before)
 
 
 @pytest.mark.slow
