@@ -1,6 +1,7 @@
 """The conformance audit (``miner audit``): a conformance result (:mod:`miner.conformance.check`)
 turned into an audit report for reviewers: one self-contained HTML file with the conformance rates
-per month, phase, lane and partner, the deviation categories, a drill-down per (pseudonymised)
+per month, phase, lane and partner, the deviation categories, the model against practice per
+phase (:mod:`miner.conformance.compare`), a drill-down per (pseudonymised)
 foreigner with the full timeline, the violated model element and the evidence rows, the accepted
 deviations apart, and a sign-off per finding; with a CSV annex of every finding.
 

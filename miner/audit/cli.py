@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import time
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from miner.adopt.cli import add_log_arguments, open_log
-from miner.errors import InputError, SchemaError
+from miner.errors import InputError
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +20,8 @@ def register(subparsers: Any) -> None:
         help="the conformance audit: rates, categories, a drill-down per foreigner, sign-off",
         description=(
             "Write the conformance audit of a workspace: FILE.html (one self-contained file with "
-            "rates per month/phase/lane/partner, deviation categories, a drill-down per "
+            "rates per month/phase/lane/partner, deviation categories, model and practice per "
+            "phase (forbidden flows, unused model paths, lane moves), a drill-down per "
             "pseudonymised foreigner with timeline and evidence, the accepted deviations apart "
             "and a sign-off per finding), FILE-annex.csv (every finding) and FILE.results.json. "
             "The conformance is checked now, or read from a `miner conformance` folder with "
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         write_audit_html(read_audit_results(args.results), args.out, lang=args.lang)
         print(f"audit written to {args.out}")
         return 0
-    from miner.conformance.cli import require_model
+    from miner.conformance.cli import read_lanes, require_model
     from miner.progress import spinner
 
     log = open_log(args)
@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         conformance = _conformance(args, log)
         with spinner("writing the audit"):
             write_audit(log, conformance, args.out, lang=args.lang, allowlist=args.allowlist,
-                        model=args.model, conformance_source=args.conformance)
+                        model=args.model, conformance_source=args.conformance,
+                        lane_organisations=read_lanes(args.lanes))
     finally:
         log.close()
     print(f"{len(conformance.deviations)} findings and {len(conformance.accepted)} accepted "
@@ -106,15 +107,10 @@ def _conformance(args: argparse.Namespace, log: Any) -> Any:
         return read_conformance_dir(args.conformance)
     from miner.analysis.period import Period
     from miner.conformance.check import check_conformance
+    from miner.conformance.cli import read_lanes
     from miner.progress import spinner
 
-    lanes = None
-    if args.lanes is not None:
-        try:
-            raw = tomllib.loads(args.lanes.read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SchemaError(f"{args.lanes}: cannot read the lane mapping: {exc}") from exc
-        lanes = {str(k): str(v) for k, v in raw.items()}
+    lanes = read_lanes(args.lanes)
     period = Period.parse(args.period) if args.period else None
     with spinner("checking conformance"):
         return check_conformance(log, args.model, allowlist=args.allowlist, period=period,

@@ -36,8 +36,8 @@ from miner.report.datafiles import catalogue
 from miner.report.render import _static, count, environment, number, percent, results_path
 
 #: Sections of the audit in page order (their ids; titles in ``[audit.sections]``).
-SECTIONS = ("summary", "rates", "categories", "drilldown", "accepted", "signoff", "provenance",
-            "definitions")
+SECTIONS = ("summary", "rates", "categories", "compare", "drilldown", "accepted", "signoff",
+            "provenance", "definitions")
 
 
 def local_time(ts: str) -> str:
@@ -94,11 +94,12 @@ def write_audit(source: Log | str | Path, conformance: Conformance, out: str | P
                 lang: str = "nl",
                 allowlist: str | Path | Sequence[AllowEntry] | None = None,
                 model: str | Path | None = None,
-                conformance_source: str | Path | None = None) -> Path:
+                conformance_source: str | Path | None = None,
+                lane_organisations: Mapping[str, str] | None = None) -> Path:
     """Write the audit of ``conformance`` (checked on the workspace ``source``, a path or an open
     :class:`Log`) to ``out`` (``FILE.html``), with ``FILE-annex.csv`` and ``FILE.results.json``
-    beside it; returns the HTML's path. ``allowlist``, ``model``, ``conformance_source``: see
-    :func:`miner.audit.results.build_audit_results`.
+    beside it; returns the HTML's path. ``allowlist``, ``model``, ``conformance_source``,
+    ``lane_organisations``: see :func:`miner.audit.results.build_audit_results`.
 
     Example::
 
@@ -107,7 +108,8 @@ def write_audit(source: Log | str | Path, conformance: Conformance, out: str | P
     """
     out = Path(out)
     results = build_audit_results(source, conformance, allowlist=allowlist, model=model,
-                                  conformance_source=conformance_source)
+                                  conformance_source=conformance_source,
+                                  lane_organisations=lane_organisations)
     results_path(out).write_text(
         json.dumps(results, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
         encoding="utf-8")

@@ -18,25 +18,28 @@ Terms (every figure is defined in ``docs/conformance/check.md``; the audit adds 
   state under it, so two audits never share one.
 
 The drill-down sample is :mod:`miner.audit.drilldown`, the accepted deviations
-:mod:`miner.audit.accepted`, the finding ids :mod:`miner.audit.findings`.
+:mod:`miner.audit.accepted`, the finding ids :mod:`miner.audit.findings`, the section "Model en
+praktijk" (the model comparison, :mod:`miner.conformance.compare`) :mod:`miner.audit.comparison`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import miner
 from miner.audit.accepted import accepted_section, check_entries
+from miner.audit.comparison import audit_comparison, comparison_section
 from miner.audit.drilldown import drilldown
 from miner.audit.findings import finding_ids
 from miner.audit.loading import file_sha256
 from miner.conformance.allowlist import AllowEntry, read_allowlist
 from miner.conformance.check import DIMENSIONS, Conformance
+from miner.conformance.compare import ModelComparison
 from miner.model.log import Log, connect
 from miner.report.datafiles import layout
 from miner.report.sources import provenance
@@ -50,7 +53,9 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
                         accepted_sample: int | None = None,
                         allowlist: str | Path | Sequence[AllowEntry] | None = None,
                         model: str | Path | None = None,
-                        conformance_source: str | Path | None = None) -> dict[str, Any]:
+                        conformance_source: str | Path | None = None,
+                        comparison: ModelComparison | None = None,
+                        lane_organisations: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The audit results of ``conformance``, checked on the workspace ``source`` (a path, or an
     open :class:`Log`, which stays open).
 
@@ -66,6 +71,11 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
             shipped reference model).
         conformance_source: the ``miner conformance`` folder the result was read from, for the
             provenance (None: computed for this audit).
+        comparison: the model comparison for the section "Model en praktijk" (None: compared
+            now, on ``source`` with ``model`` in the result's period,
+            :func:`miner.audit.comparison.audit_comparison`).
+        lane_organisations: lane name → organisation of an own BPMN ``model``, for the
+            comparison.
 
     Raises:
         InputError: ``allowlist`` does not match the result's accepted deviations.
@@ -79,6 +89,7 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
     per_category = int(drilldown_per_category if drilldown_per_category is not None
                        else limits["drilldown_per_category"])
     sample = int(accepted_sample if accepted_sample is not None else limits["accepted_sample"])
+    compare_rows = int(limits["compare_rows"])
     entries, allow_info = _allowlist(allowlist)
     c = conformance
     if entries is not None:
@@ -92,6 +103,8 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
         workspace = log.path.name if log.path is not None else None
         from miner.adopt import log_facts
         chain = log_facts(log).chain
+        if comparison is None:
+            comparison = audit_comparison(log, c, model, lane_organisations)
     finally:
         if isinstance(source, (str, Path)):
             log.close()
@@ -111,6 +124,7 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
         "phases": [asdict(p) for p in c.phases],
         "accepted": accepted_section(c.accepted, ids[found:], entries, c.expired, sample),
         "drilldown": drill,
+        "comparison": comparison_section(comparison, compare_rows),
         "provenance": {
             **origin, "workspace": workspace,
             "model": _file_info(model) or {"file": None, "sha256": None},
@@ -119,7 +133,7 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
                                       if conformance_source is not None else None),
             "parameters": {"period": c.period, "as_of": c.as_of,
                            "drilldown_per_category": per_category,
-                           "accepted_sample": sample}},
+                           "accepted_sample": sample, "compare_rows": compare_rows}},
     }
     if not chain:
         results["subject"] = "cases"  # a log without the chain catalogue: its cases, no foreigners

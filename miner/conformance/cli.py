@@ -42,6 +42,13 @@ def register(subparsers: Any) -> None:
                         help="a month (2021-03), tertaal (2021-T1), quarter (2021-Q2) or year")
     parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
                         help="alignment time budget per variant (default 10)")
+    parser.add_argument("--compare", action="store_true",
+                        help="instead of the check: compare the chain's behaviour with the model "
+                             "per phase (forbidden flows, unused model paths, lane moves) into "
+                             "DIR/compare.json (docs/conformance/compare.md)")
+    parser.add_argument("--noise", type=float, default=None, metavar="F",
+                        help="with --compare: leave out forbidden flows below F of the phase's "
+                             "transitions, counted as left out (default 0)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.set_defaults(func=run)
 
@@ -52,19 +59,15 @@ def run(args: argparse.Namespace) -> int:
 
     from miner.analysis.period import Period
     from miner.conformance.check import check_conformance
-    from miner.errors import SchemaError
+    from miner.errors import InputError
     from miner.progress import spinner
 
     period = Period.parse(args.period) if args.period else None
-    lanes = None
-    if args.lanes is not None:
-        try:
-            raw = tomllib.loads(args.lanes.read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SchemaError(f"{args.lanes}: cannot read the lane mapping: {exc}") from exc
-        if not all(isinstance(v, str) for v in raw.values()):
-            raise SchemaError(f"{args.lanes}: every entry must be lane name = \"organisation\"")
-        lanes = {str(k): str(v) for k, v in raw.items()}
+    lanes = read_lanes(args.lanes)
+    if getattr(args, "compare", False):
+        return run_compare(args, period, lanes)
+    if getattr(args, "noise", None) is not None:
+        raise InputError("--noise belongs to --compare (the check leaves nothing out)")
     started = time.perf_counter()
     log = open_log(args)
     try:
@@ -87,8 +90,102 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {result.unresolved} variant(s) unresolved within {args.budget:g} s")
     for e in result.expired:
         print(f"  allowlist entry {e.entry} ({e.category}) expired on {e.expires}")
+    for u in result.unmatched_organisations:
+        print(f"  organisation {u.name!r} matches no lane or alias ({u.events} events, "
+              f"{u.foreigners} foreigners): judged wrong lane; add it to "
+              "miner/data/reference/organisations.toml or map the lanes with --lanes")
     print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def read_lanes(path: Path | None) -> dict[str, str] | None:
+    """The ``--lanes`` file (lane name = organisation), or None."""
+    from miner.errors import SchemaError
+
+    if path is None:
+        return None
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SchemaError(f"{path}: cannot read the lane mapping: {exc}") from exc
+    if not all(isinstance(v, str) for v in raw.values()):
+        raise SchemaError(f"{path}: every entry must be lane name = \"organisation\"")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+#: Rows of each table printed per phase by ``miner conformance --compare`` (all are in the JSON).
+COMPARE_ROWS = 5
+
+
+def run_compare(args: argparse.Namespace, period: Any, lanes: dict[str, str] | None) -> int:
+    """``miner conformance --compare``: the model comparison into ``DIR/compare.json``, and the
+    top rows of each phase printed."""
+    import time
+
+    from miner.conformance.compare import compare_models
+    from miner.errors import InputError
+    from miner.progress import spinner
+
+    if args.allowlist is not None:
+        raise InputError("--allowlist: the model comparison accepts no deviations; leave it out "
+                         "with --compare")
+    noise = 0.0 if args.noise is None else args.noise
+    started = time.perf_counter()
+    log = open_log(args)
+    try:
+        require_model(log, args.model)
+        with spinner("comparing the log with the model"):
+            result = compare_models(log, args.model, noise=noise, period=period,
+                                    lane_organisations=lanes)
+    finally:
+        log.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "compare.json").write_text(
+        json.dumps(result.to_dict(), ensure_ascii=False, sort_keys=True) + "\n",
+        encoding="utf-8")
+    print_comparison(result)
+    print(f"written to {args.out / 'compare.json'} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def print_comparison(result: Any, rows: int = COMPARE_ROWS) -> None:
+    """One rich table per phase: its top forbidden flows, unused model paths and lane moves."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{result.foreigners:,} foreigners compared with {result.model}"
+                  + (f" in {result.period}" if result.period else "")
+                  + (f", noise {result.noise:g}" if result.noise else ""))
+    for p in result.phases:
+        share = p.forbidden_share
+        title = (f"{p.phase or 'all'}: {p.traces:,} traces, {p.judged_transitions:,} judged "
+                 f"transitions, {p.forbidden_transitions:,} forbidden"
+                 + (f" ({share:.1%})" if share is not None else ""))
+        table = Table(title=title, title_justify="left")
+        for name, justify in (("what", "left"), ("from", "left"), ("to", "left"),
+                              ("frequency", "right"), ("foreigners", "right")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for r in p.forbidden[:rows]:
+            table.add_row(f"forbidden {r.kind}", r.source or "(start)", r.target or "(end)",
+                          f"{r.frequency:,}", f"{r.foreigners:,}")
+        if p.left_out:
+            table.add_row("left out (noise)", f"{p.left_out:,} rows", "",
+                          f"{p.left_out_frequency:,}", "")
+        if p.model_states is None:
+            table.add_row("flows not compared", "the model's state space is too large", "", "",
+                          "")
+        table.add_section()
+        for u in p.unused[:rows]:
+            table.add_row(f"unused {u.kind}", u.source or "(start)",
+                          "" if u.kind == "task" else u.target or "(end)", "0",
+                          f"{u.source_foreigners:,} / {u.target_foreigners:,}")
+        table.add_section()
+        for m in p.lane_moves[:rows]:
+            table.add_row("lane move", m.activity, f"{m.organisation} (lanes: "
+                          f"{', '.join(m.lanes)})", f"{m.events:,} ({m.share:.1%})",
+                          f"{m.foreigners:,}")
+        console.print(table)
 
 
 def require_model(log: Any, model: Path | None) -> None:

@@ -19,9 +19,11 @@ from lxml import html as lxml_html
 
 from miner.audit import build_audit_results, read_conformance_dir, render_audit
 from miner.audit.cli import register
+from miner.audit.comparison import comparison_section
 from miner.audit.drilldown import sample_foreigners
 from miner.audit.findings import ANNEX_COLUMNS, SIGNOFF_COLUMNS, finding_id, finding_ids, pseudonym
 from miner.conformance.cli import write_outputs
+from miner.conformance.compare import compare_models
 from miner.conformance.deviations import CATEGORIES, Deviation, Evidence
 from miner.errors import InputError
 from miner.model.log import connect
@@ -281,6 +283,44 @@ def test_same_results_give_the_same_bytes_also_rerendered_by_the_cli(audit: Audi
     other.write_text('{"kind": "report_results", "schema_version": 1}', encoding="utf-8")
     with pytest.raises(InputError, match="not audit results"):
         _audit_cli("--results", str(other), "--out", str(tmp_path / "c.html"))
+
+
+def test_the_model_and_practice_section_shows_the_comparison(audit: Audit,
+                                                              ingested_year: Ingested) -> None:
+    """Section "Model en praktijk": per phase the first rows of the model comparison of the same
+    workspace (miner.conformance.compare), the planted spoor-after-hearing among the forbidden
+    flows of the aanmeldfase, the planted documents research by the Politie the RVT's lane
+    move."""
+    hearing, spoor = "Aanmeldgehoor (dag 3)", "Bepalen van spoor"
+    shown = audit.results["comparison"]
+    log = connect(ingested_year.workspace, read_only=True)
+    try:
+        section = comparison_section(compare_models(log), layout()["audit"]["compare_rows"])
+        assert shown == json.loads(json.dumps(section))  # as saved: lists, not tuples
+    finally:
+        log.close()
+    assert [p["phase"] for p in shown["phases"]] == [
+        "aanmeldfase", "RVT", "AA", "VA", "beroep", "uitstroom", "vertrek"]
+    dom = _dom(audit.html)
+    assert dom.xpath("//section[@id='compare']/h2")[0].text_content() == "Model en praktijk"
+    first = shown["phases"][0]
+    rows = _rows(dom, "compare-aanmeldfase-forbidden")
+    assert [(r.get("data-source"), r.get("data-target")) for r in rows] == [
+        (x["source"] or "", x["target"] or "") for x in first["forbidden"]]
+    assert len(rows) == 15 < first["forbidden_rows"]
+    want = next(x for x in first["forbidden"] if (x["source"], x["target"]) == (hearing, spoor))
+    assert want["foreigners"] > 400
+    cells = next(r for r in rows if r.get("data-target") == spoor
+                 and r.get("data-source") == hearing).xpath("./td")
+    assert [c.text_content() for c in cells[:2]] == [hearing, spoor]
+    _same_count(cells[2], want["frequency"])
+    _same_count(cells[3], want["foreigners"])
+    moves = _rows(dom, "compare-RVT-lanes")
+    assert [(r.get("data-activity"), r.get("data-organisation")) for r in moves] == [
+        ("Documentenonderzoek (Extern: KMar)", "Politie")]
+    move = shown["phases"][1]["lane_moves"][0]
+    assert float(moves[0].xpath("./td")[5].get("data-value")) == pytest.approx(move["share"])
+    assert "Model and practice" in render_audit(audit.results, lang="en")
 
 
 def test_english_uses_the_english_catalogue(audit: Audit) -> None:
