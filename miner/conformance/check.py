@@ -225,19 +225,7 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
                else tuple(allowlist or ()))
     today = as_of or datetime.now(UTC).date()
     con = log.con
-    create_journey(log)
-    if swim is not None:
-        labels = swim.labels()
-        phase_of = {a: swim.phase_of(a) for a in labels}
-    else:
-        net = opened[1]  # type: ignore[index]
-        labels = frozenset(t.label for t in net.transitions if t.label is not None)
-        catalogue = {a.label: a.id for a in chain_catalogue().values()}
-        from miner.analysis.handoffs import journey_phases
-        ids = journey_phases()[1]
-        phase_of = {a: ids.get(catalogue.get(a, ""), None) for a in labels}
-    _events(con, labels, phase_of, grouped=swim is not None, period=period)
-    renamed, unmatched = _match_organisations(con, swim) if swim is not None else ({}, ())
+    labels, phase_of, renamed, unmatched = model_traces(log, opened, period)
     lanes_of = _lanes(swim)
     tasks_of = {t.label: t.id for t in sorted((swim.tasks.values() if swim else ()),
                                               key=lambda t: t.id, reverse=True)}
@@ -306,6 +294,32 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         counts=_counts(findings, accepted), rates=rates, variants=tuple(variant_rows),
         deviations=tuple(findings), accepted=tuple(accepted), expired=expired,
         unmatched_organisations=unmatched)
+
+
+def model_traces(log: Log, opened: SwimlaneModel | tuple[str, Any, Any, Any],
+                 period: Period | None
+                 ) -> tuple[frozenset[str], dict[str, str | None], dict[str, str],
+                            tuple[OrganisationName, ...]]:
+    """The traces of ``log`` against an opened model (:func:`open_model`) as the temp tables
+    ``conf_events`` and ``conf_traces`` (:func:`_events`), organisation names matched to a swimlane
+    model's lanes (:func:`_match_organisations`). Returns the model's activity labels, their
+    phases, the names rewritten and the names that match no lane."""
+    create_journey(log)
+    swim = opened if isinstance(opened, SwimlaneModel) else None
+    if swim is not None:
+        labels = swim.labels()
+        phase_of = {a: swim.phase_of(a) for a in labels}
+    else:
+        net = opened[1]  # type: ignore[index]
+        labels = frozenset(t.label for t in net.transitions if t.label is not None)
+        catalogue = {a.label: a.id for a in chain_catalogue().values()}
+        from miner.analysis.handoffs import journey_phases
+        ids = journey_phases()[1]
+        phase_of = {a: ids.get(catalogue.get(a, ""), None) for a in labels}
+    _events(log.con, labels, phase_of, grouped=swim is not None, period=period)
+    if swim is None:
+        return labels, phase_of, {}, ()
+    return (labels, phase_of, *_match_organisations(log.con, swim))
 
 
 def _model_follows(swim: SwimlaneModel) -> frozenset[tuple[str, str]]:

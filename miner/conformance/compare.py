@@ -1,7 +1,7 @@
 """``compare_models``: where the chain's actual behaviour and a model (the reference swimlane model,
 or an own one) differ, per phase of the model, as evidence for repairing the model or the process.
 
-The traces are the conformance check's (:func:`miner.conformance.check._events`): a foreigner's
+The traces are the conformance check's (:func:`miner.conformance.check.model_traces`): a foreigner's
 events of the model's activities, one per activity occurrence (the ``start`` of a stay, the
 ``complete`` of any other step), in time and read order. Per phase P of the model (aanmeldfase,
 RVT, AA, VA, beroep, uitstroom, vertrek; a model without phases, or a Petri net, is one phase
@@ -54,7 +54,6 @@ from pathlib import Path
 from typing import Any
 
 from miner.analysis._result import SCHEMA_VERSION
-from miner.analysis.journey import create_journey
 from miner.analysis.period import Period
 from miner.conformance._automaton import (
     Automaton,
@@ -63,7 +62,7 @@ from miner.conformance._automaton import (
     reachability_automaton,
 )
 from miner.conformance._bpmn_net import to_petri_net
-from miner.conformance.check import _events, _match_organisations, open_model
+from miner.conformance.check import model_traces, open_model
 from miner.conformance.coverage import log_coverage_start
 from miner.conformance.swimlane import SwimlaneModel
 from miner.errors import InputError
@@ -245,17 +244,10 @@ def compare_models(log: Log, model: SwimlaneModel | str | Path | None = None, *,
     opened = open_model(model, lane_organisations=lane_organisations)
     swim = opened if isinstance(opened, SwimlaneModel) else None
     con = log.con
-    create_journey(log)
-    if swim is not None:
-        labels = swim.labels()
-        phase_of = {a: swim.phase_of(a) for a in labels}
-    else:
-        net = opened[1]  # type: ignore[index]
-        labels = frozenset(t.label for t in net.transitions if t.label is not None)
+    # the check's traces, organisation names matched as the check matches them
+    labels, phase_of, _, _ = model_traces(log, opened, period)
+    if swim is None:  # a Petri net or process tree: whole traces, one group
         phase_of = {a: None for a in labels}
-    _events(con, labels, phase_of, grouped=swim is not None, period=period)
-    if swim is not None:  # organisation names as the check matches them (aliases, case)
-        _match_organisations(con, swim)
 
     groups = _ordered_groups({phase_of[a] or "" for a in labels})
     relations: dict[str, _Relation | None] = {}
