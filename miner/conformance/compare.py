@@ -17,7 +17,9 @@ RVT, AA, VA, beroep, uitstroom, vertrek; a model without phases, or a Petri net,
   :func:`miner.conformance.coverage.log_coverage_start`). Not judged: *before the data* (the anchor
   lies before it: the step between may lie in data that does not reach back that far, as the
   initial stock's back-dated histories) and *open* ends (en is the foreigner's last event: the
-  journey is still running when the data ends). The check's ``before_log`` and *pending* rules.
+  journey is still running when the data ends). The check's *pending* rule, and the conservative
+  form of its ``before_log`` rule (the check judges a skipped step on that step's own coverage
+  start; a flow does not say which step is missing, so here the log's is used).
 * **the model's relation** of P: the reachability graph of the model projected on L(P) (every other
   task silent, silent transitions fused: :func:`miner.conformance._bpmn_net.to_petri_net`): its
   directly-follows pairs (parallel branches interleaved,
