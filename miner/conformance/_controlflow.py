@@ -1,9 +1,12 @@
 """Control-flow conformance of variants against a Petri net: token replay, alignments, precision.
 
-The boundary module around pm4py's replay algorithms (the only place besides ``miner/formats`` that
-imports pm4py). Each distinct *variant* (activity sequence) is replayed and aligned once and its
-figures are weighted by its number of cases, so the log-level figures equal pm4py's on the whole
-log (see docs/conformance/controlflow.md for the definitions).
+The boundary module around pm4py's replay algorithms (with ``miner/formats`` and the two ports
+beside it, the only place that imports pm4py). Each distinct *variant* (activity sequence) is
+replayed and aligned once and its figures are weighted by its number of cases, so the log-level
+figures equal pm4py's on the whole log (see docs/conformance/controlflow.md for the definitions).
+Token replay runs on :mod:`miner.conformance._tokenreplay`, a port of pm4py's algorithm with the same
+figures (:data:`TOKEN_REPLAY` switches back to pm4py's own code); a trace the port fails on is
+replayed by pm4py and logged.
 
 - *Token-replay fitness* of a trace: ``0.5 (1 - m/c) + 0.5 (1 - r/p)`` with missing, consumed,
   remaining and produced tokens; of the log, the same over the case-weighted token sums.
@@ -25,22 +28,34 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import logging
 import os
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from miner.conformance._automaton import Automaton, align, reachability_automaton
 from miner.conformance._automaton import precision as graph_precision
+from miner.conformance._tokenreplay import TokenReplay
 from miner.errors import InputError, UnknownNameError
 
 SCHEMA_VERSION = 1
 _ACTIVITY = "concept:name"  # pm4py's activity key, used only on the one-trace logs built here
 _MOVE_COST = 10_000  # pm4py's standard cost of a log move or a visible model move
+_LOG = logging.getLogger(__name__)
+
+#: Which token replay runs: ``"miner"`` (:mod:`miner.conformance._tokenreplay`, pm4py's figures at
+#: a fraction of the time) or ``"pm4py"`` (pm4py's own code, kept for benchmarks and as the oracle).
+#: Read when a check starts; worker processes inherit it.
+TOKEN_REPLAY = "miner"
+#: ETConformance's settings of the replay of prefixes (as pm4py's precision sets them).
+_PREFIX_MODE = {"consider_remaining": False, "reach_final": False, "stop_unfit": True}
+_REPLAY_KEYS = ("trace_fitness", "trace_is_fit", "missing_tokens", "consumed_tokens",
+                "remaining_tokens", "produced_tokens")
 
 
 @dataclass(frozen=True)
@@ -259,6 +274,7 @@ class _Context:
     alignments: bool
     best_worst: int  # cost of aligning the empty trace (pm4py's "best worst cost")
     automaton: Automaton | None = None  # the reachability graph, when aligning on it
+    replayer: TokenReplay | None = None  # the port of pm4py's token replay (None: pm4py's own)
 
 
 _WORKER: list[_Context] = []  # the context of a pool worker process, set by its initializer
@@ -273,7 +289,8 @@ def _make_context(
     if alignments:
         empty = _align_one((), _Context(net, im, fm, float("inf"), True, 0, auto))
         best_worst = int(empty[0]) if empty else 0
-    return _Context(net, im, fm, budget_s, alignments, best_worst, auto)
+    replayer = TokenReplay(net, im, fm) if TOKEN_REPLAY == "miner" else None
+    return _Context(net, im, fm, budget_s, alignments, best_worst, auto, replayer)
 
 
 def _init_worker(
@@ -289,6 +306,51 @@ def _log_of(traces: Iterable[Sequence[str]]) -> Any:
 
 
 def _replay(traces: Sequence[Sequence[str]], ctx: _Context, for_precision: bool) -> list[Any]:
+    """Token replay of traces: pm4py's result dict per trace (with ``"fallback"`` True where the
+    port failed and pm4py replayed the trace)."""
+    if ctx.replayer is None:
+        return _pm4py_replay(traces, ctx, for_precision)
+    mode: dict[str, bool] = _PREFIX_MODE if for_precision else {}
+    out = []
+    for trace in traces:
+        try:
+            out.append({**ctx.replayer.replay(trace, **mode), "fallback": False})
+        except Exception as exc:  # noqa: BLE001 - pm4py's own code answers for the port
+            _LOG.warning("token replay of a trace of %d events fell back to pm4py: %s: %s",
+                         len(trace), type(exc).__name__, exc)
+            out.append({**_pm4py_replay([trace], ctx, for_precision)[0], "fallback": True})
+    return out
+
+
+def _replay_prefixes(prefixes: Sequence[tuple[str, ...]], ctx: _Context
+                     ) -> list[tuple[bool, list[str]]]:
+    """ETConformance's replay of prefixes: whether each fits and the labels of the visible
+    transitions enabled, possibly after silent ones, where its replay ends."""
+    if ctx.replayer is None:
+        return [
+            (
+                r["trace_is_fit"],
+                sorted(
+                    {t.label for t in r["enabled_transitions_in_marking"] if t.label is not None}
+                ),
+            )
+            for r in _pm4py_replay(prefixes, ctx, for_precision=True)
+        ]
+    memo: dict[Any, Any] = {}
+    out = []
+    for prefix in prefixes:
+        try:
+            fits, labels = ctx.replayer.prefix(prefix, memo)
+            out.append((fits, list(labels)))
+        except Exception as exc:  # noqa: BLE001 - pm4py's own code answers for the port
+            _LOG.warning("token replay of a prefix of %d events fell back to pm4py: %s: %s",
+                         len(prefix), type(exc).__name__, exc)
+            out += _replay_prefixes([prefix], replace(ctx, replayer=None))
+    return out
+
+
+def _pm4py_replay(traces: Sequence[Sequence[str]], ctx: _Context, for_precision: bool
+                  ) -> list[Any]:
     tr = _pm4py().algo.conformance.tokenreplay.variants.token_replay
     params: dict[Any, Any] = {
         tr.Parameters.ACTIVITY_KEY: _ACTIVITY,
@@ -352,17 +414,8 @@ def _align_one(variant: Sequence[str], ctx: _Context) -> tuple[int, list[Any]] |
 
 def _check_variant(variant: tuple[str, ...], replayed: Any, ctx: _Context) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "replay": {
-            k: replayed[k]
-            for k in (
-                "trace_fitness",
-                "trace_is_fit",
-                "missing_tokens",
-                "consumed_tokens",
-                "remaining_tokens",
-                "produced_tokens",
-            )
-        },
+        "replay": {k: replayed[k] for k in _REPLAY_KEYS},
+        "fallback": bool(replayed.get("fallback", False)),
         "alignment": None,
         "reason": None,
     }
@@ -388,17 +441,9 @@ def _run_chunk(kind: str, items: list[tuple[str, ...]], ctx: _Context | None = N
 
 
 def _run_chunk_quietly(kind: str, items: list[tuple[str, ...]], ctx: _Context) -> list[Any]:
-    replayed = _replay(items, ctx, for_precision=kind == "prefixes")
     if kind == "prefixes":
-        return [
-            (
-                r["trace_is_fit"],
-                sorted(
-                    {t.label for t in r["enabled_transitions_in_marking"] if t.label is not None}
-                ),
-            )
-            for r in replayed
-        ]
+        return _replay_prefixes(items, ctx)
+    replayed = _replay(items, ctx, for_precision=False)
     return [_check_variant(v, r, ctx) for v, r in zip(items, replayed)]
 
 
@@ -545,6 +590,10 @@ def _check(
     inline = ctx if pool is None else None
     try:
         done = _map("variants", order, pool, inline, parts)
+        fallbacks = sum(1 for v in order if done[v]["fallback"])
+        if fallbacks:
+            _LOG.warning("token replay fell back to pm4py on %d of %d variants", fallbacks,
+                         len(order))
         best_worst = ctx.best_worst
         checks: list[VariantCheck] = []
         resolved: dict[tuple[str, ...], int] = {}
@@ -574,6 +623,11 @@ def _check(
         value = None
         if precision and resolved and ctx.automaton is not None:
             value = graph_precision(ctx.automaton, resolved)
+        elif precision and resolved and ctx.replayer is not None:
+            # in this process: the port replays a prefix once, sharing its beginning
+            value = _precision(
+                resolved, ctx.net, ctx.im, lambda ps: dict(zip(ps, _replay_prefixes(ps, ctx)))
+            )
         elif precision and resolved:
             value = _precision(
                 resolved, ctx.net, ctx.im, lambda ps: _map("prefixes", ps, pool, inline, parts)
