@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from miner.adopt.cli import add_log_arguments, open_log
+from miner.conformance.cli import add_reading_argument
 from miner.errors import InputError
 
 
@@ -48,6 +49,7 @@ def register(subparsers: Any) -> None:
                         help="the date the allowlist is valid on (default today)")
     parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
                         help="alignment time budget per variant (default 10)")
+    add_reading_argument(parser)
     parser.add_argument("--lang", choices=("nl", "en"), default="nl",
                         help="language of the audit (default nl)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.html")
@@ -115,5 +117,5 @@ def _conformance(args: argparse.Namespace, log: Any) -> Any:
     with spinner("checking conformance"):
         return check_conformance(log, args.model, allowlist=args.allowlist, period=period,
                                  budget_s=args.budget, as_of=args.as_of,
-                                 lane_organisations=lanes)
+                                 lane_organisations=lanes, reject_readings=args.reject_reading)
 

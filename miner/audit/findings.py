@@ -33,7 +33,7 @@ DECISIONS = ("confirmed", "accepted", "unfounded")
 #: The sign-off columns of the annex and of the sign-off export, empty in the annex.
 SIGNOFF_COLUMNS = ("reviewer", "decision", "date", "comment")
 #: The columns of the CSV annex: one row per finding and per accepted deviation.
-ANNEX_COLUMNS = ("finding_id", "foreigner", "category", "accepted_by", "task", "activity", "lane",
+ANNEX_COLUMNS = ("finding_id", "foreigner", "category", "accepted_by", "reading", "task", "activity", "lane",
                  "organisation", "partner", "phase", "detail", "event_ids", "sources",
                  "source_rows", "times", *SIGNOFF_COLUMNS)
 
@@ -65,12 +65,13 @@ def finding_ids(deviations: Iterable[Deviation]) -> list[str]:
 
 def finding_dict(d: Deviation, fid: str) -> dict[str, Any]:
     """One deviation in the audit results: id, pseudonym, category, model element (task, activity,
-    lane), organisation, partner, phase, detail, allowlist entry and evidence events."""
+    lane), organisation, partner, phase, detail, allowlist entry, the reading of the model it holds
+    under alone (None: under every reading) and evidence events."""
     return {
         "id": fid, "foreigner": pseudonym(d.foreigner), "category": d.category,
         "task": d.task, "activity": d.activity, "lane": d.lane,
         "organisation": d.organisation, "partner": d.partner, "phase": d.phase,
-        "detail": d.detail, "accepted_by": d.accepted_by,
+        "detail": d.detail, "accepted_by": d.accepted_by, "reading": d.reading,
         "evidence": [{"event_id": e.event_id, "source": e.source, "source_row": e.source_row,
                       "ts": e.ts} for e in d.evidence],
     }
@@ -82,7 +83,8 @@ def annex_rows(deviations: Sequence[Deviation], ids: Sequence[str]) -> Iterable[
     blank = [""] * len(SIGNOFF_COLUMNS)
     for d, fid in zip(deviations, ids, strict=True):
         ev = d.evidence
-        yield [fid, pseudonym(d.foreigner), d.category, _cell(d.accepted_by), _cell(d.task),
+        yield [fid, pseudonym(d.foreigner), d.category, _cell(d.accepted_by), _cell(d.reading),
+               _cell(d.task),
                _cell(d.activity), _cell(d.lane), _cell(d.organisation), _cell(d.partner),
                _cell(d.phase), _cell(d.detail), ";".join(e.event_id for e in ev),
                ";".join(e.source for e in ev), ";".join(str(e.source_row) for e in ev),

@@ -36,7 +36,7 @@ from miner.report.datafiles import catalogue
 from miner.report.render import _static, count, environment, number, percent, results_path
 
 #: Sections of the audit in page order (their ids; titles in ``[audit.sections]``).
-SECTIONS = ("summary", "rates", "categories", "compare", "drilldown", "accepted", "signoff",
+SECTIONS = ("summary", "rates", "categories", "compare", "readings", "drilldown", "accepted", "signoff",
             "provenance", "definitions")
 
 

@@ -37,6 +37,7 @@ from miner.audit.comparison import audit_comparison, comparison_section
 from miner.audit.drilldown import drilldown
 from miner.audit.findings import finding_ids
 from miner.audit.loading import file_sha256
+from miner.audit.readings import readings_section
 from miner.conformance.allowlist import AllowEntry, read_allowlist
 from miner.conformance.check import DIMENSIONS, Conformance
 from miner.conformance.compare import ModelComparison
@@ -125,6 +126,7 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
         "accepted": accepted_section(c.accepted, ids[found:], entries, c.expired, sample),
         "drilldown": drill,
         "comparison": comparison_section(comparison, compare_rows),
+        "readings": readings_section(c),
         "provenance": {
             **origin, "workspace": workspace,
             "model": _file_info(model) or {"file": None, "sha256": None},
@@ -132,6 +134,7 @@ def build_audit_results(source: Log | str | Path, conformance: Conformance, *,
             "conformance": _file_info(Path(conformance_source) / "conformance.json"
                                       if conformance_source is not None else None),
             "parameters": {"period": c.period, "as_of": c.as_of,
+                           "reject_readings": ", ".join(u.id for u in c.readings if not u.accepted) or None,
                            "drilldown_per_category": per_category,
                            "accepted_sample": sample, "compare_rows": compare_rows}},
     }

@@ -35,7 +35,8 @@ deviations whose first evidence event lies in it are kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -67,7 +68,21 @@ from miner.conformance.deviations import (
     spread,
 )
 from miner.conformance.organisations import match_organisations
-from miner.conformance.swimlane import SwimlaneModel, read_swimlane_model, reference_model
+from miner.conformance.readings import (
+    Reading,
+    ReadingUse,
+    check_names,
+    lane_reading_of,
+    load_readings,
+    read_variants,
+    widen_lanes,
+)
+from miner.conformance.swimlane import (
+    SwimlaneModel,
+    read_swimlane_model,
+    reference_model,
+    reference_path,
+)
 from miner.model.filters import sql_literal
 from miner.model.log import Log
 
@@ -165,6 +180,8 @@ class Conformance:
     accepted: tuple[Deviation, ...]
     expired: tuple[AllowEntry, ...]
     unmatched_organisations: tuple[OrganisationName, ...] = ()
+    readings: tuple[ReadingUse, ...] = ()
+    read: tuple[Deviation, ...] = ()
 
     def count(self, category: str) -> int:
         return next((c.deviations for c in self.counts if c.category == category), 0)
@@ -189,6 +206,8 @@ class Conformance:
             "expired": tuple(AllowEntry(**e) for e in d["expired"]),
             "unmatched_organisations": tuple(OrganisationName(**u) for u in
                                              d.get("unmatched_organisations", ())),
+            "readings": tuple(ReadingUse(**r) for r in d.get("readings", ())),
+            "read": tuple(Deviation.from_dict(x) for x in d.get("read", ())),
         })
 
 
@@ -212,21 +231,33 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
                       allowlist: str | Path | tuple[AllowEntry, ...] | None = None,
                       period: Period | None = None, budget_s: float = 10.0,
                       workers: int | None = None, as_of: date | None = None,
-                      lane_organisations: Mapping[str, str] | None = None) -> Conformance:
+                      lane_organisations: Mapping[str, str] | None = None,
+                      readings: Sequence[Reading] | None = None,
+                      reject_readings: Iterable[str] = ()) -> Conformance:
     """Check the journeys of a workspace made by ``miner ingest`` against ``model`` (default: the
     shipped reference model; a ``.bpmn``, ``.pnml`` or ``.ptml`` file; or a
     :class:`SwimlaneModel`). ``allowlist``: a file (or entries) of accepted deviations, valid on
     ``as_of`` (default today); ``budget_s``: alignment time budget per variant; ``workers``:
     processes for the alignments (default: all cores); ``lane_organisations``: lane name →
-    organisation for an own BPMN. See the module docstring."""
+    organisation for an own BPMN. ``readings``: the model's documented readings (default: the
+    shipped ones for the shipped reference model, none for another model); ``reject_readings``:
+    ids of readings the auditor rejects (:mod:`miner.conformance.readings`). See the module
+    docstring."""
     opened = open_model(model, lane_organisations=lane_organisations)
     swim = opened if isinstance(opened, SwimlaneModel) else None
+    if readings is None:
+        shipped = swim is not None and swim.path == str(reference_path())
+        readings = load_readings() if shipped else ()
+    rejected = check_names(reject_readings, readings)
+    order_readings = [r for r in readings if r.kind == "order"]
+    lane_readings = [r for r in readings if r.kind == "lane"] if swim is not None else []
+    lane_model = widen_lanes(swim, lane_readings) if swim is not None and lane_readings else swim
     entries = (read_allowlist(allowlist) if isinstance(allowlist, (str, Path))
                else tuple(allowlist or ()))
     today = as_of or datetime.now(UTC).date()
     con = log.con
     labels, phase_of, renamed, unmatched = model_traces(log, opened, period)
-    lanes_of = _lanes(swim)
+    lanes_of = _lanes(lane_model)
     tasks_of = {t.label: t.id for t in sorted((swim.tasks.values() if swim else ()),
                                               key=lambda t: t.id, reverse=True)}
 
@@ -235,7 +266,8 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         "SELECT DISTINCT grp FROM conf_traces ORDER BY grp").fetchall()]
     phases: list[PhaseFitness] = []
     variant_rows: list[VariantRow] = []
-    templates: list[tuple[str, str, str, str | None, int, str | None]] = []
+    templates: list[tuple[str, str, str, str | None, int, str | None, str | None]] = []
+    followed: dict[str, int] = {}  # order reading -> foreigners whose trace follows it
     for grp in groups:
         group_labels = sorted(a for a in labels if (phase_of.get(a) or "") == grp) \
             if swim is not None else sorted(labels)
@@ -246,15 +278,39 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         found = {tuple(v.split(SEP)): int(n) for v, n in con.execute(
             "SELECT variant, count(*) FROM conf_traces WHERE grp = ? GROUP BY variant",
             [grp]).fetchall()}
-        result = check_variants(net, im, fm, found, budget_s=budget_s, workers=workers,
+        reads = read_variants(found, [r for r in order_readings
+                                      if phase_of.get(r.step or "") == grp])
+        as_read: dict[tuple[str, ...], int] = {}
+        for rv in reads:
+            as_read[rv.read] = as_read.get(rv.read, 0) + found[rv.variant]
+        result = check_variants(net, im, fm, as_read, budget_s=budget_s, workers=workers,
                                 reachability=True)
+        checks = {c.variant: c for c in result.variants}
+        extra = {t: 1 for rv in reads for t, _ in rv.without.values() if t not in checks}
+        if extra:  # traces read with one reading rejected: their deviations name that reading
+            checks.update({c.variant: c for c in check_variants(
+                net, im, fm, extra, budget_s=budget_s, workers=workers, reachability=True,
+                precision=False).variants})
         for check in result.variants:
-            made = move_templates(check)
-            key = SEP.join(check.variant)
-            templates += [(grp, key, c, a, p, d) for c, a, p, d in made]
             variant_rows.append(VariantRow(grp or None, check.variant, check.cases, check.status,
                                            check.replay_fitness, check.alignment_fitness,
-                                           check.alignment_cost, len(made), check.reason))
+                                           check.alignment_cost, len(move_templates(check)),
+                                           check.reason))
+        for rv in reads:
+            for rid in rv.follows:
+                followed[rid] = followed.get(rid, 0) + found[rv.variant]
+            key = SEP.join(rv.variant)
+            made = move_templates(checks[rv.read], rv.positions)
+            templates += [(grp, key, c, a, p, d, None) for c, a, p, d in made]
+            for rid, (trace, positions) in rv.without.items():
+                # what the trace read without this reading has beyond the default (by category
+                # and step: an anchor may move with the step)
+                holds = Counter((c, a) for c, a, _, _ in made)
+                for c, a, p, d in move_templates(checks[trace], positions):
+                    if holds[(c, a)] > 0:
+                        holds[(c, a)] -= 1
+                    else:
+                        templates.append((grp, key, c, a, p, d, rid))
         resolved = result.unresolved < len(result.variants)
         phases.append(PhaseFitness(
             grp or None, len(group_labels), sum(found.values()), len(found), result.unresolved,
@@ -264,9 +320,8 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
     load_templates(con, templates)
     deviations = [_from_spread(r, lanes_of, tasks_of) for r in spread(con)]
 
-    if swim is not None:
-        lane_checks.load_lane_tables(con, swim, _model_follows(swim))
-        deviations += [_from_lane(r, lanes_of, tasks_of) for r in lane_checks.lane_findings(con)]
+    if swim is not None and lane_model is not None:
+        deviations += _lane_deviations(con, swim, lane_model, lane_readings, lanes_of, tasks_of)
     late = _late(log, period, lanes_of, tasks_of, phase_of)
     deviations += [replace(d, organisation=renamed.get(d.organisation or "", d.organisation))
                    for d in late] if renamed else late
@@ -278,8 +333,12 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         lo, hi = period.start_utc.isoformat(), period.end_utc.isoformat()
         deviations = [d for d in deviations if d.evidence and lo <= d.evidence[0].ts < hi]
     deviations.sort(key=Deviation.sort_key)
-    findings, accepted, expired = apply_allowlist(deviations, entries, today)
-    rates, checked, conforming = _rates(con, findings, swim)
+    read = [d for d in deviations if d.reading is not None and d.reading not in rejected]
+    judged = [d for d in deviations if d.reading is None or d.reading in rejected]
+    findings, accepted, expired = apply_allowlist(judged, entries, today)
+    rates, checked, conforming = _rates(con, findings, lane_model)
+    uses = _reading_uses(con, readings, rejected, findings, read, swim, followed, checked,
+                         conforming)
     return Conformance(
         model=swim.name if swim else str(opened[0]),  # type: ignore[index]
         model_kind="swimlane" if swim else "petri_net",
@@ -293,7 +352,7 @@ def check_conformance(log: Log, model: SwimlaneModel | str | Path | None = None,
         unresolved=sum(p.unresolved for p in phases), phases=tuple(phases),
         counts=_counts(findings, accepted), rates=rates, variants=tuple(variant_rows),
         deviations=tuple(findings), accepted=tuple(accepted), expired=expired,
-        unmatched_organisations=unmatched)
+        unmatched_organisations=unmatched, readings=uses, read=tuple(read))
 
 
 def model_traces(log: Log, opened: SwimlaneModel | tuple[str, Any, Any, Any],
@@ -320,6 +379,85 @@ def model_traces(log: Log, opened: SwimlaneModel | tuple[str, Any, Any, Any],
     if swim is None:
         return labels, phase_of, {}, ()
     return (labels, phase_of, *_match_organisations(log.con, swim))
+
+
+def _lane_deviations(con: Any, swim: SwimlaneModel, lane_model: SwimlaneModel,
+                     lane_readings: Sequence[Reading], lanes_of: Mapping[str, tuple[str, ...]],
+                     tasks_of: Mapping[str, str]) -> list[Deviation]:
+    """The lane findings against the model with every lane reading's lanes added, and those that
+    appear only against the model without them, each naming the lane reading of its activity (or
+    of the activity of one of its evidence events, for a hand-off into or out of that step)."""
+    follows = _model_follows(swim)
+    strict: list[tuple[Any, ...]] = []
+    if lane_readings:
+        lane_checks.load_lane_tables(con, swim, follows)
+        strict = lane_checks.lane_findings(con)
+    lane_checks.load_lane_tables(con, lane_model, follows)
+    wide = lane_checks.lane_findings(con)
+    found = [_from_lane(r, lanes_of, tasks_of) for r in wide]
+
+    def key(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (r[0], r[1], r[2], tuple(r[7]))
+
+    held = {key(r) for r in wide}
+    only = [r for r in strict if key(r) not in held]
+    if not only:
+        return found
+    reading_of = lane_reading_of(lane_readings)
+    ids = sorted({str(e) for r in only for e in r[7]})
+    activity_of = dict(con.execute(
+        "SELECT event_id, activity FROM conf_events WHERE list_contains($ids, event_id)",
+        {"ids": ids}).fetchall())
+    for r in only:
+        names = [r[2], *(activity_of.get(str(e)) for e in r[7])]
+        rid = next((reading_of[a] for a in names if a in reading_of), None)
+        found.append(replace(_from_lane(r, lanes_of, tasks_of), reading=rid))
+    return found
+
+
+def _reading_uses(con: Any, readings: Sequence[Reading], rejected: frozenset[str],
+                  findings: Sequence[Deviation], read: Sequence[Deviation],
+                  swim: SwimlaneModel | None, followed: Mapping[str, int], checked: int,
+                  conforming: int) -> tuple[ReadingUse, ...]:
+    """Per reading: followers, its deviations and foreigners, and the conformance rate with it
+    accepted and rejected (the others as chosen; see :class:`ReadingUse`)."""
+    if not readings:
+        return ()
+    deviating = {d.foreigner for d in findings if d.category in RATED}
+    # foreigner -> the readings of their rated findings (None: one that holds under every reading)
+    others: dict[str, set[str | None]] = {}
+    for d in findings:
+        if d.category in RATED:
+            others.setdefault(d.foreigner, set()).add(d.reading)
+    uses = []
+    for r in readings:
+        own = [d for d in (*read, *findings) if d.reading == r.id and d.category in RATED]
+        people = {d.foreigner for d in own}
+        if r.id in rejected:
+            freed = sum(1 for f in people if others.get(f) == {r.id})
+            rate_acc, rate_rej = conforming + freed, conforming
+        else:
+            rate_acc, rate_rej = conforming, conforming - len(people - deviating)
+        uses.append(ReadingUse(
+            r.id, r.conflict, r.kind, r.id not in rejected, followed.get(r.id) or _followers(con, r, swim),
+            len(own), len(people),
+            rate_acc / checked if checked and r.kind != "note" else None,
+            rate_rej / checked if checked and r.kind != "note" else None))
+    return tuple(uses)
+
+
+def _followers(con: Any, reading: Reading, swim: SwimlaneModel | None) -> int:
+    """Foreigners with an event of a lane reading's step performed by an organisation that only
+    its lanes allow (0 for another kind)."""
+    if reading.kind != "lane" or swim is None or reading.step is None:
+        return 0
+    extra = sorted({o for lane in swim.lanes.values() if lane.name in reading.lanes
+                    for o in lane.organisations} - swim.organisations_for(reading.step))
+    if not extra:
+        return 0
+    return int(con.execute(
+        "SELECT count(DISTINCT foreigner) FROM conf_events WHERE activity = $a "
+        "AND list_contains($orgs, organisation)", {"a": reading.step, "orgs": extra}).fetchall()[0][0])
 
 
 def _model_follows(swim: SwimlaneModel) -> frozenset[tuple[str, str]]:
@@ -407,10 +545,10 @@ def _lane_text(lanes_of: Mapping[str, tuple[str, ...]], activity: str | None) ->
 
 def _from_spread(r: tuple[Any, ...], lanes_of: Mapping[str, tuple[str, ...]],
                  tasks_of: Mapping[str, str]) -> Deviation:
-    foreigner, category, activity, org, partner, detail, phase, eid, src, row, ts = r
+    foreigner, category, activity, org, partner, detail, phase, eid, src, row, ts, reading = r
     return Deviation(foreigner, category, activity, tasks_of.get(activity or ""),
                      _lane_text(lanes_of, activity), org, partner, phase, detail,
-                     _evidence([eid], [src], [row], [ts]))
+                     _evidence([eid], [src], [row], [ts]), reading=reading)
 
 
 def _from_lane(r: tuple[Any, ...], lanes_of: Mapping[str, tuple[str, ...]],

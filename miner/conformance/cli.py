@@ -12,7 +12,10 @@ from typing import Any
 
 DEVIATION_COLUMNS = ("foreigner", "category", "activity", "task", "lane", "organisation", "partner",
                      "phase", "detail", "accepted_by", "event_ids", "sources", "source_rows",
-                     "times")
+                     "times", "reading", "status")
+#: ``status`` of a row of deviations.csv/.parquet: a finding, accepted by an allowlist entry, or
+#: read away by an accepted reading of the model (``reading`` names it).
+STATUSES = ("finding", "accepted", "read")
 
 
 from miner.adopt.cli import add_log_arguments, open_log
@@ -42,6 +45,7 @@ def register(subparsers: Any) -> None:
                         help="a month (2021-03), tertaal (2021-T1), quarter (2021-Q2) or year")
     parser.add_argument("--budget", type=float, default=10.0, metavar="SECONDS",
                         help="alignment time budget per variant (default 10)")
+    add_reading_argument(parser)
     parser.add_argument("--compare", action="store_true",
                         help="instead of the check: compare the chain's behaviour with the model "
                              "per phase (forbidden flows, unused model paths, lane moves) into "
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         require_model(log, args.model)
         with spinner("checking conformance"):
             result = check_conformance(log, args.model, allowlist=args.allowlist, period=period,
-                                       budget_s=args.budget, lane_organisations=lanes)
+                                       budget_s=args.budget, lane_organisations=lanes,
+                                       reject_readings=args.reject_reading)
     finally:
         log.close()
     write_outputs(result, args.out)
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     for c in result.counts:
         print(f"  {c.category:<18} {c.deviations:>8} deviations {c.foreigners:>7} foreigners"
               f" {c.accepted:>6} accepted")
+    print_readings(result)
     if result.unresolved:
         print(f"  {result.unresolved} variant(s) unresolved within {args.budget:g} s")
     for e in result.expired:
@@ -96,6 +102,31 @@ def run(args: argparse.Namespace) -> int:
               "miner/data/reference/organisations.toml or map the lanes with --lanes")
     print(f"written to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def add_reading_argument(parser: Any) -> None:
+    """``--reject-reading ID`` (repeatable): a documented reading of the model the auditor does
+    not accept (docs/conformance/readings.md)."""
+    parser.add_argument("--reject-reading", action="append", default=[], metavar="ID",
+                        help="reject a documented reading of the reference model (repeatable; "
+                             "the ids: docs/conformance/readings.md); its deviations become "
+                             "findings")
+
+
+def print_readings(result: Any) -> None:
+    """One line per reading of the model: accepted or rejected, followers, the deviations that
+    hold only when it is rejected, and the conformance rate each way."""
+    if not result.readings:
+        return
+    print("  readings of the model (accepted unless --reject-reading; deviations that hold only "
+          "when rejected):")
+    for r in result.readings:
+        state = "accepted" if r.accepted else "REJECTED"
+        rates = "" if r.rate_accepted is None else (
+            f"  rate {100 * r.rate_accepted:.1f} % accepted / {100 * r.rate_rejected:.1f} % "
+            "rejected")
+        print(f"    {r.id:<36} {r.conflict:<6} {state:<8} {r.followers:>7} following"
+              f" {r.deviations:>7} deviations {r.foreigners:>6} foreigners{rates}")
 
 
 def read_lanes(path: Path | None) -> dict[str, str] | None:
@@ -203,10 +234,13 @@ def require_model(log: Any, model: Path | None) -> None:
 
 
 def deviation_rows(result: Any) -> list[dict[str, Any]]:
-    """One row per deviation (findings, then accepted), evidence lists joined by ``;``."""
+    """One row per deviation (findings, then accepted, then read under an accepted reading),
+    evidence lists joined by ``;``."""
     rows = []
-    for d in (*result.deviations, *result.accepted):
-        rows.append({
+    tagged = [*((d, "finding") for d in result.deviations),
+              *((d, "accepted") for d in result.accepted), *((d, "read") for d in result.read)]
+    for d, status in tagged:
+        rows.append({"reading": d.reading, "status": status,
             "foreigner": d.foreigner, "category": d.category, "activity": d.activity,
             "task": d.task, "lane": d.lane, "organisation": d.organisation, "partner": d.partner,
             "phase": d.phase, "detail": d.detail, "accepted_by": d.accepted_by,
@@ -226,7 +260,7 @@ def write_outputs(result: Any, out: Path) -> None:
     # The full lists live in deviations.parquet/.csv; the JSON (the report's input) keeps the
     # figures and the first findings of each category as a sample, so it stays small.
     summary = result.to_dict()
-    for key in ("deviations", "accepted"):
+    for key in ("deviations", "accepted", "read"):
         sample: dict[str, int] = {}
         kept = []
         for d in summary[key]:
@@ -235,6 +269,7 @@ def write_outputs(result: Any, out: Path) -> None:
                 kept.append(d)
         summary[key] = kept
     summary["deviations_file"] = "deviations.parquet"
+    summary["read_total"] = len(result.read)
     (out / "conformance.json").write_text(
         json.dumps(summary, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     rows = deviation_rows(result)

@@ -75,7 +75,9 @@ class Deviation:
     and task id; None for an unresolved trace); ``lane``: the task's lane names joined by `` / ``;
     ``organisation``/``partner``: who performed and who recorded the evidence event (None for a
     skipped step); ``phase``: the model phase; ``detail``: a short explanation; ``accepted_by``: the
-    allowlist entry (1-based) that accepts it, None for a finding."""
+    allowlist entry (1-based) that accepts it, None for a finding; ``reading``: the reading of the
+    model whose rejection alone makes it a deviation (:mod:`miner.conformance.readings`), None when
+    it holds under every reading."""
 
     foreigner: str
     category: str
@@ -88,6 +90,7 @@ class Deviation:
     detail: str | None
     evidence: tuple[Evidence, ...]
     accepted_by: int | None = None
+    reading: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Deviation:
@@ -125,13 +128,20 @@ def prefer_postponed(moves: Sequence[Move]) -> tuple[Move, ...]:
     return tuple(out)
 
 
-def move_templates(check: VariantCheck) -> list[tuple[str, str | None, int, str | None]]:
+def move_templates(check: VariantCheck, positions: Sequence[int] | None = None
+                   ) -> list[tuple[str, str | None, int, str | None]]:
     """The deviations of one aligned variant as (category, activity, position, detail); position
     is the 1-based index in the variant of the evidence event. An adjacent swap names the step done
-    later than the model has it (:func:`prefer_postponed`)."""
+    later than the model has it (:func:`prefer_postponed`). ``positions``: for a trace read under a
+    reading (:func:`miner.conformance.readings.read_trace`), the position in the foreigner's own
+    trace of each event of the checked one; positions and details are given in the own trace."""
     if check.status != "ok":
         return [("unresolved", None, 1, check.reason)]
     length = len(check.variant)
+
+    def own(k: int) -> int:
+        return positions[k - 1] if positions is not None else k
+
     log_moves: dict[str, list[int]] = {}
     model_moves: dict[str, list[int]] = {}
     order: list[tuple[str, str, int, str]] = []  # (kind, label, position, detail)
@@ -154,29 +164,33 @@ def move_templates(check: VariantCheck) -> list[tuple[str, str | None, int, str 
     for label in sorted(set(log_moves) & set(model_moves)):
         for at, expected in zip(log_moves[label], model_moves[label], strict=False):
             paired += [("log", label, at), ("model", label, expected)]
-            found.append(("wrong_order", label, at,
-                          f"event {at} of {length}; the model has it before event {expected}"))
+            detail = f"event {own(at)} of {length}; the model has it before event {own(expected)}"
+            found.append(("wrong_order", label, own(at), detail))
     for kind, label, pos, detail in order:
         if (kind, label, pos) in paired:
             paired.remove((kind, label, pos))
             continue
-        found.append(("inserted" if kind == "log" else "skipped", label, pos, detail))
+        found.append(("inserted" if kind == "log" else "skipped", label, own(pos), detail))
     return found
 
 
 def load_templates(con: duckdb.DuckDBPyConnection,
-                   rows: Iterable[tuple[str, str, str, str | None, int, str | None]]) -> None:
-    """``conf_templates`` (group, variant key, category, activity, position, detail)."""
+                   rows: Iterable[tuple[str, str, str, str | None, int, str | None, str | None]]
+                   ) -> None:
+    """``conf_templates`` (group, variant key, category, activity, position, detail, reading: the
+    reading under which alone it holds, :mod:`miner.conformance.readings`)."""
     con.execute("CREATE OR REPLACE TEMP TABLE conf_templates (grp VARCHAR, variant VARCHAR, "
-                "category VARCHAR, activity VARCHAR, pos INTEGER, detail VARCHAR)")
+                "category VARCHAR, activity VARCHAR, pos INTEGER, detail VARCHAR, "
+                "reading VARCHAR)")
     values = list(rows)
     if values:
-        con.executemany("INSERT INTO conf_templates VALUES (?, ?, ?, ?, ?, ?)", values)
+        con.executemany("INSERT INTO conf_templates VALUES (?, ?, ?, ?, ?, ?, ?)", values)
 
 
 def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     """The templates spread to every foreigner with the variant: rows (foreigner, category,
-    activity, organisation, partner, detail, phase, event_id, source, source_row, ts). Needs
+    activity, organisation, partner, detail, phase, event_id, source, source_row, ts, reading).
+    Needs
     ``conf_traces`` (foreigner, grp, variant), ``conf_events`` with ``grp`` and ``pos``, and the
     ``journey`` (for the coverage start)."""
     coverage, day = log_coverage_start(con)
@@ -192,7 +206,7 @@ def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
                CASE WHEN t.category = 'skipped' AND e.ts < coalesce(c.coverage, $coverage)
                     THEN t.detail || $before || coalesce(c.day, $day) || $after
                     ELSE t.detail END,
-               e.phase, e.event_id, e.source, e.source_row, e.ts
+               e.phase, e.event_id, e.source, e.source_row, e.ts, t.reading
         FROM conf_templates t
         JOIN conf_traces r ON r.grp = t.grp AND r.variant = t.variant
         JOIN conf_events e ON e.foreigner = r.foreigner AND e.grp = t.grp AND e.pos = t.pos

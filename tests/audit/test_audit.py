@@ -387,7 +387,7 @@ def test_a_conformance_folder_that_does_not_add_up_is_refused(audit: Audit,
     folder = tmp_path / "conf"
     small = replace(audit.conformance, deviations=audit.conformance.deviations[:50])
     write_outputs(small, folder)
-    with pytest.raises(InputError, match=r"deviations.parquet: holds 50 findings and 0 accepted"):
+    with pytest.raises(InputError, match=r"deviations.parquet: holds 50 findings, 0 accepted and 0 read"):
         read_conformance_dir(folder)
     with pytest.raises(InputError, match="cannot read a conformance result"):
         read_conformance_dir(tmp_path / "missing")
