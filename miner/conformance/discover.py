@@ -103,8 +103,9 @@ def discover(view: EventLog, out: str | Path, *, algorithm: str = "inductive",
         elif out.suffix == ".ptml":
             pm4py.write_ptml(tree, str(out))
         else:
-            pm4py.write_bpmn(pm4py.convert_to_bpmn(tree if tree is not None else (net, im, fm)),
-                             str(out), auto_layout=False)
+            bpmn = (pm4py.convert_to_bpmn(tree) if tree is not None
+                    else pm4py.convert_to_bpmn(net, im, fm))
+            pm4py.write_bpmn(bpmn, str(out), auto_layout=False)
     used = dict(lanes or {})
     if out.suffix == ".bpmn":
         if used:
