@@ -184,7 +184,18 @@ def load_templates(con: duckdb.DuckDBPyConnection,
                 "reading VARCHAR)")
     values = list(rows)
     if values:
-        con.executemany("INSERT INTO conf_templates VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        import pyarrow as pa
+
+        # one Arrow insert: executemany binds row by row (seconds on a year's variants)
+        columns = list(zip(*values, strict=True))
+        table = pa.table({name: pa.array(col, pa.int32() if name == "pos" else pa.string())
+                          for name, col in zip(("grp", "variant", "category", "activity", "pos",
+                                                "detail", "reading"), columns, strict=True)})
+        con.register("conf_templates_rows", table)
+        try:
+            con.execute("INSERT INTO conf_templates SELECT * FROM conf_templates_rows")
+        finally:
+            con.unregister("conf_templates_rows")
 
 
 def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
