@@ -163,32 +163,35 @@ class WriterPool:
         """Queue ``item`` for the writer; fail, not hang, when the writer process has died."""
         import queue
 
-        from miner.errors import MinerError
-
         while True:
+            if not self.proc.is_alive():
+                self._writer_died("stopped")
             try:
                 self.queue.put(item, timeout=1.0)
                 return
             except queue.Full:
-                if not self.proc.is_alive():
-                    # nothing reads the queue any more: do not wait at exit for its feeder
-                    # thread to flush what no one will take
-                    self.queue.cancel_join_thread()
-                    raise MinerError(
-                        "the export writer process stopped (exit code "
-                        f"{self.proc.exitcode}) before all rows were written") from None
+                continue
+
+    def _writer_died(self, how: str) -> None:
+        """Raise for a writer process that is gone. Nothing reads the queue any more, so its feeder
+        thread is released first: otherwise the interpreter waits at exit for it to flush what no
+        one will take, and hangs."""
+        from miner.errors import MinerError
+
+        self.queue.cancel_join_thread()
+        self.queue.close()
+        raise MinerError(f"the export writer process {how} (exit code {self.proc.exitcode}) "
+                         "before all rows were written")
 
     def close(self) -> dict[str, int]:
         """Flush, wait for the writer process; returns the data rows per file."""
-        from miner.errors import MinerError
-
         if self.batch:
             self._put(self.batch)
             self.batch = []
         self._put(None)
         self.proc.join()
         if self.proc.exitcode != 0:
-            raise MinerError(f"the export writer process failed (exit code {self.proc.exitcode})")
+            self._writer_died("failed")
         return dict(sorted(self.rows.items()))
 
 
