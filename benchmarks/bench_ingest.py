@@ -1,4 +1,4 @@
-"""Benchmark of ``miner ingest`` (issue 4): a simulated year from the partners' own files, and a
+"""Benchmark of ``miner ingest``: a simulated year from the partners' own files, and a
 scaled delivery of about 10^7 source rows.
 
     python benchmarks/bench_ingest.py year [--sim DIR]            # target <= 20 s on 2 cores

@@ -1,4 +1,4 @@
-"""Benchmark of ``miner.simulation.simulate`` (issue 3): run time of the default year, and the memory of
+"""Benchmark of ``miner.simulation.simulate``: run time of the default year, and the memory of
 a long run, which must not grow with the number of simulated years.
 
     python benchmarks/bench_simulate.py default            # the default year (target <= 30 s, 2 cores)

@@ -104,12 +104,27 @@ def test_convert_to_xes_and_back_keeps_the_dfg(capsys: pytest.CaptureFixture[str
     assert before.equals(after)
 
 
-def test_every_command_has_help() -> None:
-    for command in ("convert", "stats", "dfg", "variants"):
-        done = subprocess.run(
-            [sys.executable, "-m", "miner.cli", command, "--help"], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0 and "usage: miner " + command in done.stdout
+def test_every_command_has_help_naming_each_of_its_options_and_the_readme_lists_it() -> None:
+    import argparse
+
+    from miner.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = dict(sub.choices)
+    assert len(commands) >= 13 and {"conformance", "discover", "audit", "explore"} <= set(commands)
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, command in commands.items():
+        done = subprocess.run([sys.executable, "-m", "miner.cli", name, "--help"],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "usage: miner " + name in done.stdout, name
+        help_text = " ".join(done.stdout.split())
+        for action in command._actions:
+            for flag in action.option_strings:
+                assert flag in help_text, f"miner {name} --help does not name {flag}"
+            if action.help not in (None, argparse.SUPPRESS) and not action.option_strings:
+                assert action.dest in help_text or (action.metavar or "") in help_text
+        assert f"`miner {name}" in readme, f"README.md does not list miner {name}"
 
 
 def test_filter_options_equal_pm4py_and_apply_in_the_order_given(capsys: pytest.CaptureFixture[str]) -> None:
