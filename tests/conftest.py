@@ -239,3 +239,4 @@ def page(browser: Any) -> Iterator[Any]:
         yield opened
     finally:
         context.close()
+

@@ -52,7 +52,30 @@ def test_summary_json_holds_the_same_figures(default_run: SimulationResult) -> N
     assert all(f["within_15_percent"] for f in written["figures"] if f["seed"] is not None)
 
 
-def test_phenomena_json_equals_the_result(default_run: SimulationResult) -> None:
+def test_phenomena_json_is_what_the_truth_per_foreigner_adds_up_to(
+        default_run: SimulationResult) -> None:
+    """Every figure of phenomena.json recounted from truth/foreigners.parquet (one row per
+    foreigner, a column per phenomenon): a count column summed (``appeals_total`` from
+    ``appeals``, ``fault_x`` from ``f_x``), a flag counted, and four figures read off a value."""
+    import pandas as pd
+
     written = json.loads((default_run.out / "truth" / "phenomena.json").read_text(encoding="utf-8"))
     assert written == default_run.phenomena
-    assert written["foreigners"] == default_run.foreigners
+    truth = pd.read_parquet(default_run.out / "truth" / "foreigners.parquet")
+    derived = {
+        "foreigners": len(truth),
+        "aanmeldgehoor_not_on_dag_3": int((truth["hearing_day"].notna()
+                                           & (truth["hearing_day"] != 3)).sum()),
+        "nachtopvang_after_hours": int((truth["nachtopvang_cause"]
+                                        == "buiten_openingstijd_balie").sum()),
+        "nachtopvang_ir_capacity": int((truth["nachtopvang_cause"] == "ir_capaciteit").sum()),
+    }
+    for key in written:
+        if key in derived:
+            continue
+        column = ("f_" + key.removeprefix("fault_") if key.startswith("fault_")
+                  else key.removesuffix("_total"))
+        assert column in truth, f"phenomenon {key}: no column {column} in foreigners.parquet"
+        derived[key] = int(truth[column].astype("int64").sum())
+    assert derived == written
+    assert written["foreigners"] == default_run.foreigners > 50_000
