@@ -66,6 +66,7 @@ from miner.conformance.deviations import (
     load_templates,
     move_templates,
     spread,
+    temp_table_from_arrow,
 )
 from miner.conformance.organisations import match_organisations
 from miner.conformance.readings import (
@@ -648,11 +649,8 @@ def _rates(con: Any, findings: list[Deviation], swim: SwimlaneModel | None
                 add(d.foreigner, "lane", lane)
         if d.partner:
             add(d.foreigner, "partner", d.partner)
-    # A bulk insert from Arrow: executemany inserts row by row (minutes for a year's findings).
-    conf_dev = pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()})
-    con.register("conf_dev_arrow", conf_dev)
-    con.execute("CREATE OR REPLACE TEMP TABLE conf_dev AS SELECT * FROM conf_dev_arrow")
-    con.unregister("conf_dev_arrow")
+    temp_table_from_arrow(con, "conf_dev",
+                          pa.table({k: pa.array(v, pa.string()) for k, v in rows.items()}))
     con.execute("CREATE OR REPLACE TEMP TABLE conf_lane_of (activity VARCHAR, lane VARCHAR)")
     lane_rows = sorted({(t.label, swim.lanes[x].name) for t in swim.tasks.values()
                         for x in t.lanes}) if swim else []

@@ -174,28 +174,34 @@ def move_templates(check: VariantCheck, positions: Sequence[int] | None = None
     return found
 
 
+def temp_table_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table,
+                          select: str = "*") -> None:
+    """``CREATE OR REPLACE TEMP TABLE name AS SELECT select`` from the Arrow ``table``: one bulk
+    insert (``executemany`` binds row by row: seconds to minutes for a year's rows)."""
+    view = f"{name}_arrow"
+    con.register(view, table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+#: The columns of ``conf_templates`` and their Arrow types.
+_TEMPLATE_COLUMNS = (("grp", pa.string()), ("variant", pa.string()), ("category", pa.string()),
+                     ("activity", pa.string()), ("pos", pa.int32()), ("detail", pa.string()),
+                     ("reading", pa.string()))
+
+
 def load_templates(con: duckdb.DuckDBPyConnection,
                    rows: Iterable[tuple[str, str, str, str | None, int, str | None, str | None]]
                    ) -> None:
     """``conf_templates`` (group, variant key, category, activity, position, detail, reading: the
     reading under which alone it holds, :mod:`miner.conformance.readings`)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE conf_templates (grp VARCHAR, variant VARCHAR, "
-                "category VARCHAR, activity VARCHAR, pos INTEGER, detail VARCHAR, "
-                "reading VARCHAR)")
     values = list(rows)
-    if values:
-        import pyarrow as pa
-
-        # one Arrow insert: executemany binds row by row (seconds on a year's variants)
-        columns = list(zip(*values, strict=True))
-        table = pa.table({name: pa.array(col, pa.int32() if name == "pos" else pa.string())
-                          for name, col in zip(("grp", "variant", "category", "activity", "pos",
-                                                "detail", "reading"), columns, strict=True)})
-        con.register("conf_templates_rows", table)
-        try:
-            con.execute("INSERT INTO conf_templates SELECT * FROM conf_templates_rows")
-        finally:
-            con.unregister("conf_templates_rows")
+    columns = list(zip(*values, strict=True)) if values else [()] * len(_TEMPLATE_COLUMNS)
+    temp_table_from_arrow(con, "conf_templates", pa.table({
+        name: pa.array(col, kind) for (name, kind), col in zip(_TEMPLATE_COLUMNS, columns,
+                                                               strict=True)}))
 
 
 def spread(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
@@ -238,7 +244,6 @@ def late_rows(con: duckdb.DuckDBPyConnection,
     foreigner's first of the start activities on the day the norm's clock started (an earlier one
     may not have met the norm's conditions); the stopping event the first of the stop activities
     at or after it."""
-    # one bulk insert from Arrow (executemany inserts row by row: seconds for a few thousand)
     table = pa.table({
         "k": pa.array(range(len(cases)), pa.int32()),
         "foreigner": pa.array([c[0] for c in cases], pa.string()),
@@ -247,12 +252,8 @@ def late_rows(con: duckdb.DuckDBPyConnection,
         "start_day": pa.array([c[3] for c in cases], pa.string()),
         "starts": pa.array([list(c[4]) for c in cases], pa.list_(pa.string())),
         "stops": pa.array([list(c[5]) for c in cases], pa.list_(pa.string()))})
-    con.register("conf_late_arrow", table)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE conf_late AS SELECT k, foreigner, detail, norm, "
-                    "CAST(start_day AS DATE) AS start_day, starts, stops FROM conf_late_arrow")
-    finally:
-        con.unregister("conf_late_arrow")
+    temp_table_from_arrow(con, "conf_late", table, "k, foreigner, detail, norm, "
+                          "CAST(start_day AS DATE) AS start_day, starts, stops")
     if not cases:
         return []
     return con.execute(f"""
